@@ -1,0 +1,3 @@
+"""DenseFace: faces in a frame → 520 dense 3D landmarks per face, on device (LiteRT int8)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,124 @@
+"""The crop rule: which square of the frame the landmark model sees, and the way back.
+
+One rule serves training and inference. The model was trained on crops framed like 3DDFA's
+benchmark crops: the tight box of the 68 landmarks made square on its longer side and enlarged
+×√2 about its centre (``LANDMARK_BOX_SCALE``), optionally rotated by the face's roll. A box from
+another source is first turned into that framing (``box_to_square``), using one of the conventions
+in ``BOX_CONVENTIONS``.
+
+Frames: frame pixels (x right, y down, pixel centres at integer coordinates, as OpenCV's warpAffine)
+and crop pixels of a ``size``×``size`` crop, related by a similarity transform.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MODEL_INPUT = 120  # side of the landmark model's input, pixels
+LANDMARK_BOX_SCALE = float(np.sqrt(2.0))  # 3DDFA's crop: the 68-point box's longer side × √2
+
+# How a caller's box relates to the square framing of the 68-point box (centre shift in units of the
+# box side, side scale), per convention. "landmarks68": the tight box of the 68 landmarks;
+# "square": a square face box centred on the face (side ≈ the 68-point box's longer side);
+# "blazeface": the short-range BlazeFace box (measured on LFW training faces against the labels'
+# 68-point boxes; see train/calibrate_boxes.py).
+BOX_CONVENTIONS: dict[str, tuple[float, float, float]] = {
+    # convention: (centre shift x, centre shift y) as a fraction of the box side, side multiplier
+    "landmarks68": (0.0, 0.0, 1.0),
+    "square": (0.0, 0.0, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class CropTransform:
+    """A similarity transform from frame pixels to crop pixels.
+
+    matrix: (2, 3) float64, crop = matrix @ [x, y, 1] (OpenCV's warpAffine convention).
+    size: side of the square crop, pixels. scale: crop pixels per frame pixel.
+    """
+
+    matrix: np.ndarray
+    size: int
+
+    @property
+    def scale(self) -> float:
+        return float(np.hypot(self.matrix[0, 0], self.matrix[1, 0]))
+
+    def to_crop(self, points: np.ndarray) -> np.ndarray:
+        """(N, 2|3) frame points → crop points; a third column (depth) is multiplied by ``scale``."""
+        return _apply(self.matrix, points)
+
+    def to_frame(self, points: np.ndarray) -> np.ndarray:
+        """(N, 2|3) crop points → frame points; a third column (depth) is divided by ``scale``."""
+        return _apply(cv2.invertAffineTransform(self.matrix), points)
+
+    def warp(self, frame: np.ndarray, border_value: int = 0) -> np.ndarray:
+        """The (size, size, C) crop of ``frame`` (bilinear; outside the frame filled with ``border_value``)."""
+        return cv2.warpAffine(
+            frame, self.matrix, (self.size, self.size), flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=(border_value,) * 3,
+        )
+
+
+def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    points = np.asarray(points, np.float64)
+    out = points.copy()
+    out[:, :2] = points[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+    if points.shape[1] == 3:
+        out[:, 2] = points[:, 2] * np.hypot(matrix[0, 0], matrix[1, 0])
+    return out.astype(np.float32)
+
+
+def square_transform(center: tuple[float, float], side: float, size: int, roll_deg: float = 0.0) -> CropTransform:
+    """The transform mapping the square of ``side`` frame pixels centred at ``center`` (rotated by
+    ``roll_deg``, counter-clockwise in the image, i.e. the face's roll) onto a ``size``×``size`` crop.
+
+    The square's edges map to the crop's outer pixel edges: frame centre → crop ((size−1)/2, (size−1)/2).
+    """
+    if not side > 0 or not np.isfinite(side):
+        raise ValueError(f"crop side must be a positive finite number of pixels, got {side}")
+    s = size / side
+    a = np.radians(roll_deg)
+    cos, sin = s * np.cos(a), s * np.sin(a)
+    cx, cy = center
+    c = (size - 1) / 2.0
+    # rotate the frame by +roll about the centre so the face is upright in the crop
+    matrix = np.array([[cos, -sin, c - cos * cx + sin * cy], [sin, cos, c - sin * cx - cos * cy]])
+    return CropTransform(matrix=matrix, size=size)
+
+
+def landmark_square(points_xy: np.ndarray) -> tuple[tuple[float, float], float]:
+    """(centre, side) of the tight box of (N, 2) points made square on its longer side."""
+    lo, hi = points_xy.min(0), points_xy.max(0)
+    return ((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0), float((hi - lo).max())
+
+
+def crop_from_landmarks(points_xy: np.ndarray, size: int = MODEL_INPUT, roll_deg: float = 0.0) -> CropTransform:
+    """3DDFA's crop from landmarks: their square box ×√2 (``LANDMARK_BOX_SCALE``), to ``size`` pixels."""
+    center, side = landmark_square(np.asarray(points_xy, np.float64)[:, :2])
+    return square_transform(center, side * LANDMARK_BOX_SCALE, size, roll_deg)
+
+
+def box_to_square(box: tuple[float, float, float, float], convention: str) -> tuple[tuple[float, float], float]:
+    """(centre, side) of the equivalent square 68-point box for a box (x0, y0, x1, y1) of ``convention``.
+
+    Raises ValueError for an unknown convention or a degenerate box.
+    """
+    if convention not in BOX_CONVENTIONS:
+        raise ValueError(f"unknown box convention {convention!r}; expected one of {sorted(BOX_CONVENTIONS)}")
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if not all(np.isfinite([x0, y0, x1, y1])) or x1 - x0 < 1 or y1 - y0 < 1:
+        raise ValueError(f"box {box} is degenerate: need finite x0 < x1 and y0 < y1, at least 1 px apart")
+    dx, dy, k = BOX_CONVENTIONS[convention]
+    side = max(x1 - x0, y1 - y0)
+    return ((x0 + x1) / 2.0 + dx * side, (y0 + y1) / 2.0 + dy * side), side * k
+
+
+def crop_from_box(
+    box: tuple[float, float, float, float], convention: str, size: int = MODEL_INPUT, roll_deg: float = 0.0
+) -> CropTransform:
+    """The model's crop for a face box of the given convention (see ``BOX_CONVENTIONS``)."""
+    center, side = box_to_square(box, convention)
+    return square_transform(center, side * LANDMARK_BOX_SCALE, size, roll_deg)

@@ -1,0 +1,60 @@
+"""Pictures for docs/: the topology on the mean face, dataset contact sheets, training curves."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from train.data import BFM_REFERENCE  # noqa: E402
+from train.ict import ICTModel  # noqa: E402
+
+REGION_COLOURS = ("#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#e377c2", "#8c564b", "#9467bd")
+
+
+def _yaw(points: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate (N, 3) model-frame points (y up, z to viewer) about the y axis."""
+    a = np.radians(degrees)
+    r = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    return points @ r.T
+
+
+def draw_topology(topo: dict[str, np.ndarray], model: ICTModel, out_dir: Path) -> Path:
+    """docs/topology.png: the 520 points and their triangles on the ICT neutral (front, 3/4 view),
+    coloured by region, beside the seed paper's own 520 points on the BFM mean face (front)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 3, figsize=(18, 6.6))
+    face = model.neutral[: model.narrow_face_vertex_count]
+    for ax, yaw in zip(axes[:2], (0.0, -40.0)):
+        pts, skin = _yaw(topo["mean_shape"], yaw), _yaw(face, yaw)
+        ax.scatter(skin[:, 0], skin[:, 1], s=0.3, c="#dddddd")
+        ax.triplot(pts[:, 0], pts[:, 1], topo["triangles"], lw=0.35, color="#555555")
+        front = pts[:, 2] >= np.percentile(pts[:, 2], 0)  # all points; depth order by scatter order
+        order = np.argsort(pts[:, 2])
+        for r, name in enumerate(topo["region_names"]):
+            sel = order[(topo["regions"][order] == r) & front[order]]
+            ax.scatter(pts[sel, 0], pts[sel, 1], s=9, c=REGION_COLOURS[r], label=str(name), zorder=3)
+        ax.scatter(pts[:68, 0], pts[:68, 1], s=26, facecolors="none", edgecolors="k", lw=0.8, zorder=4)
+        ax.set_title(f"DenseFace 520 on ICT neutral, yaw {yaw:+.0f}°  (circled: iBUG 68)")
+        ax.set_aspect("equal")
+        ax.axis("off")
+    axes[0].legend(loc="lower left", fontsize=8, markerscale=1.5)
+    bfm = np.load(BFM_REFERENCE / "prnet_canonical_vertices.npy")
+    rows520 = np.loadtxt(BFM_REFERENCE / "seed_520_face_ind_rows.txt").astype(int)
+    rows68 = np.loadtxt(BFM_REFERENCE / "seed_68_face_ind_rows.txt").astype(int)
+    ax = axes[2]
+    ax.scatter(bfm[::7, 0], bfm[::7, 1], s=0.3, c="#dddddd")
+    ax.scatter(bfm[rows520, 0], bfm[rows520, 1], s=9, c="#1f77b4")
+    ax.scatter(bfm[rows68, 0], bfm[rows68, 1], s=26, facecolors="none", edgecolors="k", lw=0.8)
+    ax.set_title("seed paper's 520 on the BFM mean (PRNet frame)")
+    ax.invert_yaxis()  # PRNet's canonical vertices are stored with y down
+    ax.set_aspect("equal")
+    ax.axis("off")
+    fig.tight_layout()
+    path = out_dir / "topology.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
