@@ -152,3 +152,13 @@ def project_to_surface(
     best = np.argmin(((closest - points[:, None]) ** 2).sum(-1), axis=1)
     rows = np.arange(len(points))
     return cand[rows, best].astype(np.int32), bary[rows, best].astype(np.float32)
+
+
+def topology_points(vertices: np.ndarray) -> np.ndarray:
+    """(520, 3) float64: DenseFace's dense points (``denseface.topology``) on an ICT mesh ``vertices``
+    (V, 3) in any frame (the points are barycentric mixes of mesh vertices, so they follow it)."""
+    from denseface.topology import load_topology
+
+    topo = load_topology()
+    corners = np.asarray(vertices, np.float64)[load_ict().triangles[topo.ict_triangle]]  # (520, 3, 3)
+    return (topo.bary[:, :, None] * corners).sum(1)

@@ -58,3 +58,42 @@ def draw_topology(topo: dict[str, np.ndarray], model: ICTModel, out_dir: Path) -
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def contact_sheet(shard_paths: list[Path], out_path: Path, count: int = 48, seed: int = 0) -> Path:
+    """A grid of ``count`` random dataset samples with their 520 points (iBUG 68 in red), chosen evenly
+    over the |yaw| bins [0,30], (30,60], (60,90]; titled with yaw/pitch/roll."""
+    import cv2
+
+    images, points, poses = [], [], []
+    for path in shard_paths:
+        with np.load(path) as d:
+            if "images" in d:
+                images.append(d["images"])
+                points.append(d["points"])
+                poses.append(np.stack([d["yaw"], d["pitch"], d["roll"]], 1))
+    images, points, poses = np.concatenate(images), np.concatenate(points), np.concatenate(poses)
+    rng = np.random.default_rng(seed)
+    yaw = np.abs(poses[:, 0])
+    picks = []
+    for lo, hi in ((-1, 30), (30, 60), (60, 91)):
+        pool = np.flatnonzero((yaw > lo) & (yaw <= hi))
+        picks.extend(rng.choice(pool, min(len(pool), count // 3), replace=False))
+    cols = 8
+    rows = int(np.ceil(len(picks) / cols))
+    tile = 256
+    sheet = np.full((rows * (tile + 18), cols * tile, 3), 255, np.uint8)
+    for k, i in enumerate(picks):
+        img = cv2.resize(images[i], (tile, tile), interpolation=cv2.INTER_LINEAR)
+        s = tile / images.shape[1]
+        for j, (x, y) in enumerate((points[i, :, :2] + 0.5) * s - 0.5):
+            cv2.circle(img, (int(round(x)), int(round(y))), 2 if j < 68 else 1,
+                       (255, 40, 40) if j < 68 else (40, 255, 40), -1, cv2.LINE_AA)
+        r, c = divmod(k, cols)
+        y0 = r * (tile + 18)
+        sheet[y0 + 18 : y0 + 18 + tile, c * tile : (c + 1) * tile] = img
+        cv2.putText(sheet, "y%+.0f p%+.0f r%+.0f" % tuple(poses[i]), (c * tile + 4, y0 + 14),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out_path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    return out_path

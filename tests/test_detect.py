@@ -1,0 +1,176 @@
+"""Tests of denseface.detect: anchors, decoding, weighted NMS, letterbox, frame checks, a real image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from denseface.detect import (
+    DETECTOR_SPECS,
+    DetectorOptions,
+    FaceDetector,
+    Letterbox,
+    check_frame,
+    decode_boxes,
+    ssd_anchors,
+    weighted_nms,
+)
+from denseface.fetch import detector_path
+
+AFLW2000 = Path("/work/shared/data/aflw2000_3d")
+
+
+def _detector_or_skip(kind: str) -> FaceDetector:
+    try:
+        detector_path(kind)
+    except FileNotFoundError as error:
+        pytest.skip(f"detector model unavailable offline: {error}")
+    return FaceDetector(DetectorOptions(kind=kind))
+
+
+def test_anchors_single_layer_tiny_grid() -> None:
+    anchors = ssd_anchors(input_size=4, strides=(2,), anchors_per_layer=1)
+    expected = [[0.25, 0.25, 1, 1], [0.75, 0.25, 1, 1], [0.25, 0.75, 1, 1], [0.75, 0.75, 1, 1]]
+    np.testing.assert_allclose(anchors, expected)
+
+
+def test_anchors_layers_sharing_a_stride_share_cells() -> None:
+    # stride 4 on an 8-px input: 2x2 cells, 1 anchor each; strides 8, 8: one cell with 2 + 2 anchors.
+    anchors = ssd_anchors(input_size=8, strides=(4, 8, 8), anchors_per_layer=2)
+    assert anchors.shape == (2 * 2 * 2 + 1 * 4, 4)
+    np.testing.assert_allclose(anchors[0:2, :2], [[0.25, 0.25], [0.25, 0.25]])
+    np.testing.assert_allclose(anchors[2, :2], [0.75, 0.25])
+    np.testing.assert_allclose(anchors[6, :2], [0.75, 0.75])
+    np.testing.assert_allclose(anchors[8:12, :2], np.full((4, 2), 0.5))
+
+
+def test_short_and_full_anchor_counts_and_centres() -> None:
+    short = ssd_anchors(128, DETECTOR_SPECS["short"].strides, DETECTOR_SPECS["short"].anchors_per_layer)
+    full = ssd_anchors(192, DETECTOR_SPECS["full"].strides, DETECTOR_SPECS["full"].anchors_per_layer)
+    assert short.shape == (896, 4)
+    assert full.shape == (2304, 4)
+    # 16x16 map, 2 anchors per cell, then an 8x8 map with 6 anchors per cell.
+    np.testing.assert_allclose(short[1, :2], [0.5 / 16, 0.5 / 16])
+    np.testing.assert_allclose(short[2, :2], [1.5 / 16, 0.5 / 16])
+    np.testing.assert_allclose(short[512:518, :2], np.full((6, 2), 0.5 / 8))
+    np.testing.assert_allclose(short[518, :2], [1.5 / 8, 0.5 / 8])
+    np.testing.assert_allclose(full[48, :2], [0.5 / 48, 1.5 / 48])
+
+
+@pytest.mark.parametrize("kind", ["short", "full"])
+def test_anchor_count_matches_model_outputs(kind: str) -> None:
+    detector = _detector_or_skip(kind)
+    outputs = detector._model.run(np.zeros(detector._model.input_shape, np.float32))
+    expected = {"short": 896, "full": 2304}[kind]
+    assert sorted(o.shape for o in outputs) == [(1, expected, 1), (1, expected, 16)]
+    assert detector.detect(np.zeros((48, 64, 3), np.uint8)) == []  # a black frame holds no face
+
+
+def test_decode_boxes_against_hand_computed_values() -> None:
+    anchors = np.array([[0.5, 0.25, 1.0, 1.0]], np.float32)
+    raw = np.array([[12.8, -6.4, 25.6, 51.2, 0.0, 0.0, 6.4, 12.8]], np.float32)
+    boxes, keypoints = decode_boxes(raw, anchors, 128.0)
+    # centre (0.6, 0.2), size (0.2, 0.4)
+    np.testing.assert_allclose(boxes, [[0.5, 0.0, 0.7, 0.4]], atol=1e-6)
+    np.testing.assert_allclose(keypoints, [[[0.5, 0.25], [0.55, 0.35]]], atol=1e-6)
+
+
+def test_decode_boxes_rejects_mismatched_anchors() -> None:
+    with pytest.raises(ValueError, match="anchors"):
+        decode_boxes(np.zeros((2, 16), np.float32), np.zeros((3, 4), np.float32), 128.0)
+
+
+def test_weighted_nms_blends_overlapping_boxes() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [20, 20, 30, 30], [8, 0, 18, 10]], np.float32)
+    scores = np.array([0.9, 0.6, 0.8, 0.5], np.float32)
+    keypoints = np.array([[[2, 3]], [[4, 5]], [[25, 25]], [[9, 9]]], np.float32)
+    out_boxes, out_scores, out_keypoints = weighted_nms(boxes, scores, keypoints, threshold=0.3)
+    # Box 1 overlaps box 0 with IoU 90/110 > 0.3 and joins its cluster; box 3 overlaps box 0 with IoU
+    # 20/180 < 0.3 and stays on its own; box 2 overlaps nothing.
+    np.testing.assert_allclose(out_scores, [0.9, 0.8, 0.5])
+    np.testing.assert_allclose(out_boxes[0], [0.4, 0.0, 10.4, 10.0], atol=1e-5)  # weights 0.6, 0.4
+    np.testing.assert_allclose(out_keypoints[0], [[2.8, 3.8]], atol=1e-5)
+    np.testing.assert_allclose(out_boxes[1], [20, 20, 30, 30])
+    np.testing.assert_allclose(out_boxes[2], [8, 0, 18, 10])
+
+
+def test_weighted_nms_max_results() -> None:
+    boxes = np.array([[0, 0, 1, 1], [5, 5, 6, 6]], np.float32)
+    out_boxes, out_scores, _ = weighted_nms(boxes, np.array([0.2, 0.7]), np.zeros((2, 6, 2)), max_results=1)
+    np.testing.assert_allclose(out_scores, [0.7])
+    np.testing.assert_allclose(out_boxes, [[5, 5, 6, 6]])
+
+
+def test_letterbox_maps_normalised_points_back_to_frame_pixels() -> None:
+    letterbox = Letterbox.fit(height=100, width=200, input_size=128)
+    assert (letterbox.scale_x, letterbox.scale_y, letterbox.pad_x, letterbox.pad_y) == (0.64, 0.64, 0, 32)
+    # Hand-computed: frame pixel (0, 0) sits at input pixel (-0.18, 31.82), i.e. normalised
+    # ((-0.18 + 0.5) / 128, (31.82 + 0.5) / 128); the input centre is the frame centre (99.5, 49.5).
+    points = np.array([[0.32 / 128, 32.32 / 128], [0.5, 0.5]], np.float32)
+    np.testing.assert_allclose(letterbox.normalised_to_frame(points), [[0, 0], [99.5, 49.5]], atol=1e-4)
+    canvas = letterbox.apply(np.full((100, 200, 3), 200, np.uint8))
+    assert canvas.shape == (128, 128, 3)
+    assert canvas[31, 64, 0] == 0 and canvas[32, 64, 0] == 200 and canvas[95, 64, 0] == 200 and canvas[96, 64, 0] == 0
+
+
+@pytest.mark.parametrize(
+    ("frame", "error", "message"),
+    [
+        (None, TypeError, "frame is None"),
+        ([[1, 2, 3]], TypeError, "numpy array, got list"),
+        (np.zeros((4, 4), np.uint8), ValueError, "2 dimensions"),
+        (np.zeros((4, 4, 4), np.uint8), ValueError, "4 channels \\(RGBA\\?\\)"),
+        (np.zeros((4, 4, 1), np.uint8), ValueError, "1 channels"),
+        (np.zeros((4, 4, 3), np.float32), TypeError, "dtype float32"),
+        (np.zeros((1, 4, 3), np.uint8), ValueError, "1x4 pixels"),
+        (np.zeros((4, 1, 3), np.uint8), ValueError, "4x1 pixels"),
+    ],
+)
+def test_check_frame_rejects_bad_input(frame: object, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        check_frame(frame)
+
+
+def test_check_frame_returns_contiguous_copy_of_a_view() -> None:
+    frame = np.arange(6 * 4 * 3, dtype=np.uint8).reshape(6, 4, 3)[:, ::-1]
+    checked = check_frame(frame)
+    assert checked.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(checked, frame)
+
+
+def test_detects_the_face_of_an_aflw2000_image() -> None:
+    cv2 = pytest.importorskip("cv2")
+    image_path = AFLW2000 / "images" / "image00002.jpg"
+    if not image_path.is_file():
+        pytest.skip("shared AFLW2000-3D data unavailable")
+    detector = _detector_or_skip("short")
+    frame = cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2RGB)
+    detections = detector.detect(frame)
+    assert len(detections) == 1
+    truth = np.load(AFLW2000 / "ground_truth.npz")
+    row = list(truth["names"]).index("image00002.jpg")
+    pts68 = truth["pts68"][row, :2].T
+    cx, cy = pts68.mean(axis=0)
+    x0, y0, x1, y1 = detections[0].box
+    assert x0 < cx < x1 and y0 < cy < y1
+    assert 0.5 <= detections[0].score <= 1.0
+    # Keypoint 0 is the subject's right eye: the one at smaller x, near the mean of pts68 36..41.
+    keypoints = detections[0].keypoints
+    assert keypoints.shape == (6, 2) and keypoints.dtype == np.float32
+    assert keypoints[0, 0] < keypoints[1, 0]
+    assert np.linalg.norm(keypoints[0] - pts68[36:42].mean(axis=0)) < 15.0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (DetectorOptions(kind="medium"), "unknown detector kind 'medium'"),
+        (DetectorOptions(min_score=1.5), "min_score"),
+        (DetectorOptions(max_faces=0), "max_faces"),
+    ],
+)
+def test_detector_rejects_bad_options(options: DetectorOptions, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FaceDetector(options)
