@@ -1,6 +1,10 @@
 """Shared test fixtures: paths to the shared data; tests needing it skip when it is absent."""
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: BLAS threads only fight on 2 cores
+
 import sys
 from pathlib import Path
 

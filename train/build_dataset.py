@@ -6,7 +6,9 @@ Stages (each resumable; rerun the same command after a kill and finished work is
 1. teacher: BlazeFace + MediaPipe's 468-point model on every LFW image (``train.teacher``) →
    OUT/teacher.npz. Unreadable or corrupt images are skipped and counted there.
 2. per source image, in shards of ``--shard-size`` sources written atomically to OUT/shards/:
-   fit ICT to the 468 points (``train.fit``), reject bad fits (counted by reason), then render
+   fit ICT to the 468 points (``train.fit``) and reject bad fits (counted by reason); fit again with
+   our 68 points also pulled to 3DDFA_V2's (``train.fuse``: BFM-consistent jaw and brows) and reject
+   that fit if it fails the same checks with the fused residual limit; then render
    ``--views`` views: view 0 is the photo itself with its fitted labels; the others rotate the fitted
    head to a new absolute pose (|yaw| stratified over 0–90° so the set's yaw histogram is flat, pitch
    up to ±40°, roll ±25°) and sometimes change its expression (both eyes closed, one eye closed, jaw
@@ -24,14 +26,18 @@ int16, flags (n,) uint8 (FLAG_* bits), residual (n,) float32 (the fit's residual
 """
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: one BLAS thread per worker process
+
 import argparse
 import json
 import logging
-import os
 import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -114,16 +120,29 @@ def sample_crop(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return transform.matrix, crop_points
 
 
+@lru_cache(maxsize=1)
+def tddfa() -> "TDDFA":
+    """One 3DDFA_V2 session per worker process."""
+    from train.tddfa import TDDFA
+
+    return TDDFA(num_threads=1)
+
+
 def render_source(image: np.ndarray, points468: np.ndarray, views: int, seed: int) -> tuple[list[dict], str | None]:
     """All samples of one photo, or ([], reason) when its fit is rejected."""
     from train.fit import fit_face, reject_reason
+    from train.fuse import FUSED_MAX_RESIDUAL_NORM, fused_fit
     from train.ict import load_ict, topology_points
     from train.profile import pose_change, prepare_source, render_prepared, rotate_head
 
-    fit = fit_face(points468)
-    reason = reject_reason(fit, points468)
+    first = fit_face(points468)
+    reason = reject_reason(first, points468)
     if reason is not None:
         return [], reason
+    fit, _ = fused_fit(image, points468, tddfa(), first=first)
+    reason = reject_reason(fit, points468, FUSED_MAX_RESIDUAL_NORM)
+    if reason is not None:
+        return [], f"fused_{reason}"
     rng = np.random.default_rng(seed)
     model = load_ict()
     source = prepare_source(image, fit.vertices, rng=rng)

@@ -568,7 +568,9 @@ def expression_rms_cm(result: FitResult) -> float:
     return float(np.sqrt((offsets.reshape(-1, 3) ** 2).sum(axis=1).mean()))
 
 
-def reject_reason(result: FitResult, points468: np.ndarray) -> str | None:
+def reject_reason(
+    result: FitResult, points468: np.ndarray, max_residual_norm: float = MAX_RESIDUAL_NORM
+) -> str | None:
     """Why a fit should not be used as a training label, or None to keep it.
 
     points468: (468, 3) the fitted input, image frame (pixels). Checked in order:
@@ -578,7 +580,8 @@ def reject_reason(result: FitResult, points468: np.ndarray) -> str | None:
     ``SCALE_RATIO_RANGE``.
     "coefficients_out_of_range": some |α| > ``MAX_ABS_ALPHA``.
     "extreme_expression": the expression offset's RMS over the 468 points > ``MAX_EXPRESSION_RMS_CM``.
-    "high_residual": ``residual_norm`` > ``MAX_RESIDUAL_NORM``.
+    "high_residual": ``residual_norm`` > ``max_residual_norm`` (default ``MAX_RESIDUAL_NORM``; a fit
+    that is also pulled to other points, as ``train.fuse``'s, departs further from the 468 by design).
     """
     points = np.asarray(points468, np.float64)
     if points.shape != (N_POINTS, 3):
@@ -599,6 +602,6 @@ def reject_reason(result: FitResult, points468: np.ndarray) -> str | None:
         return "coefficients_out_of_range"
     if expression_rms_cm(result) > MAX_EXPRESSION_RMS_CM:
         return "extreme_expression"
-    if result.residual_norm > MAX_RESIDUAL_NORM:
+    if result.residual_norm > max_residual_norm:
         return "high_residual"
     return None

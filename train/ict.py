@@ -95,65 +95,6 @@ def mirror_vertices() -> np.ndarray:
     return idx.astype(np.int32)
 
 
-def closest_point_on_triangles(points: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Closest point of each triangle to each point, vectorised (Ericson, Real-Time Collision Detection 5.1.5).
-
-    points: (N, 3); corners: (N, K, 3, 3), K candidate triangles per point.
-    Returns (closest (N, K, 3), bary (N, K, 3)): the closest points and their barycentric weights.
-    """
-    p = points[:, None, :]
-    a, b, c = corners[:, :, 0], corners[:, :, 1], corners[:, :, 2]
-    ab, ac, ap = b - a, c - a, p - a
-    d1, d2 = (ab * ap).sum(-1), (ac * ap).sum(-1)
-    bp = p - b
-    d3, d4 = (ab * bp).sum(-1), (ac * bp).sum(-1)
-    cp = p - c
-    d5, d6 = (ab * cp).sum(-1), (ac * cp).sum(-1)
-    va = d3 * d6 - d5 * d4
-    vb = d5 * d2 - d1 * d6
-    vc = d1 * d4 - d3 * d2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denom = va + vb + vc
-        v_in, w_in = vb / denom, vc / denom
-        w_ab = d1 / (d1 - d3)
-        w_ac = d2 / (d2 - d6)
-        w_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
-    bary = np.stack([1 - v_in - w_in, v_in, w_in], -1)
-    cases = [  # (condition, barycentric weights) in Ericson's order; later entries override earlier
-        ((vc <= 0) & (d1 >= 0) & (d3 <= 0), np.stack([1 - w_ab, w_ab, 0 * w_ab], -1)),
-        ((vb <= 0) & (d2 >= 0) & (d6 <= 0), np.stack([1 - w_ac, 0 * w_ac, w_ac], -1)),
-        ((va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0), np.stack([0 * w_bc, 1 - w_bc, w_bc], -1)),
-        ((d6 >= 0) & (d5 <= d6), np.array([0.0, 0.0, 1.0])),
-        ((d3 >= 0) & (d4 <= d3), np.array([0.0, 1.0, 0.0])),
-        ((d1 <= 0) & (d2 <= 0), np.array([1.0, 0.0, 0.0])),
-    ]
-    for cond, w in cases:
-        bary = np.where(cond[..., None], w, bary)
-    bary = np.nan_to_num(bary)
-    closest = (bary[..., None] * corners).sum(-2)
-    return closest, bary
-
-
-def project_to_surface(
-    points: np.ndarray, vertices: np.ndarray, triangles: np.ndarray, candidates: int = 24
-) -> tuple[np.ndarray, np.ndarray]:
-    """Closest point on a triangle mesh for each of ``points`` (N, 3).
-
-    Candidate triangles are those whose centroid is among the ``candidates`` nearest to the point,
-    which is exact for meshes with roughly uniform triangles such as ICT's.
-    Returns (triangle (N,) int32 row of ``triangles``, bary (N, 3) float32).
-    """
-    from scipy.spatial import cKDTree
-
-    points = np.asarray(points, np.float64)
-    corners = vertices[triangles].astype(np.float64)  # (T, 3, 3)
-    _, cand = cKDTree(corners.mean(1)).query(points, k=candidates)
-    closest, bary = closest_point_on_triangles(points, corners[cand])
-    best = np.argmin(((closest - points[:, None]) ** 2).sum(-1), axis=1)
-    rows = np.arange(len(points))
-    return cand[rows, best].astype(np.int32), bary[rows, best].astype(np.float32)
-
-
 def topology_points(vertices: np.ndarray) -> np.ndarray:
     """(520, 3) float64: DenseFace's dense points (``denseface.topology``) on an ICT mesh ``vertices``
     (V, 3) in any frame (the points are barycentric mixes of mesh vertices, so they follow it)."""

@@ -29,12 +29,15 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import Delaunay, cKDTree
 
 from train.data import BFM_REFERENCE, REPO, require
-from train.ict import ICTModel, load_ict, project_to_surface
+from denseface.pose import umeyama
+from train.fit import closest_surface_points
+from train.ict import ICTModel, load_ict
 
 N_POINTS = 520
 UV_RASTER = 512  # UV mask / position map resolution (pixels per UV unit)
 FRAME_POINTS = 40  # points on the mask outline that shape the triangulation (not part of the 520)
 FRAME_INSET = 0.012  # how far (UV units) inside the mask outline the frame points sit
+AREA_DECIMALS = 9  # UV areas are ~1e-5..1e-2; rounding makes mirrored triangles' areas exactly equal
 MIDLINE_TOL = 1e-3  # UV distance from u = 0.5 below which a centroid is put on the midline
 MIN_SPACING = 1e-3  # UV distance below which a centroid duplicates a point already there
 REGION_RADIUS_CM = 1.0  # a point this close to a landmark group on the neutral belongs to that region
@@ -55,24 +58,14 @@ IBUG_FLIP = np.array(
 MIRROR_X = np.array([-1.0, 1.0, 1.0])
 
 
-def similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Least-squares s, R, t with dst ≈ s·R·src + t (Umeyama); src, dst (N, 3)."""
-    ms, md = src.mean(0), dst.mean(0)
-    a, b = src - ms, dst - md
-    u, sv, vt = np.linalg.svd(b.T @ a)
-    d = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
-    r = u @ d @ vt
-    s = float((sv * np.diag(d)).sum() / (a**2).sum())
-    return s, r, md - s * r @ ms
-
-
 def bfm68_on_ict(model: ICTModel) -> tuple[np.ndarray, np.ndarray]:
     """The BFM 68 landmarks projected onto the ICT face: (rows of face_triangles (68,), bary (68, 3))."""
     bfm = np.loadtxt(require(BFM_REFERENCE / "bfm68_u_base.txt")).reshape(68, 3)
     ict68 = model.neutral[model.landmarks68].astype(np.float64)
-    s, r, t = similarity(bfm[17:], ict68[17:])
+    s, r, t = umeyama(bfm[17:], ict68[17:])
     aligned = (s * (r @ bfm.T)).T + t
-    return project_to_surface(aligned, model.neutral, model.face_triangles)
+    triangle, bary, _ = closest_surface_points(aligned, model.neutral, model.face_triangle_ids)
+    return np.searchsorted(model.face_triangle_ids, triangle).astype(np.int32), bary
 
 
 def narrow_triangles(model: ICTModel) -> np.ndarray:
@@ -164,7 +157,8 @@ def sample_points(seeds_uv: np.ndarray, frame_uv: np.ndarray, tri_uv: np.ndarray
         corners = mesh.points[mesh.simplices]  # (M, 3, 2)
         e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
         area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
-        order = np.lexsort((mesh.simplices.min(1), -area))  # largest first; ties by vertex id
+        # largest first; areas equal to AREA_DECIMALS (mirror pairs) are ties, broken by vertex id
+        order = np.lexsort((mesh.simplices.min(1), -np.round(area, AREA_DECIMALS)))
         centroids = corners[order].mean(1)
         centroids = centroids[locate_uv(centroids, tri_uv)[0] >= 0]
         added = cKDTree(current)

@@ -97,3 +97,33 @@ def contact_sheet(shard_paths: list[Path], out_path: Path, count: int = 48, seed
     out_path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out_path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     return out_path
+
+
+def draw_training_curves(log_csv: Path, out_png: Path) -> Path:
+    """Training curves from a Keras CSVLogger file (train.train's log.csv): loss and val_loss per epoch
+    (left, log scale) and validation 68-point NME in % (right). A repeated epoch (a resumed run)
+    keeps its last row."""
+    import csv
+
+    with Path(log_csv).open() as f:
+        rows = {int(row["epoch"]): row for row in csv.DictReader(f)}
+    epochs = sorted(rows)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for key in ("loss", "val_loss"):
+        if epochs and key in rows[epochs[0]]:
+            left.plot([e + 1 for e in epochs], [float(rows[e][key]) for e in epochs], marker=".", label=key)
+    left.set_yscale("log")
+    left.set_xlabel("epoch")
+    left.set_title("loss")
+    left.legend()
+    if epochs and "val_nme68" in rows[epochs[0]]:
+        right.plot([e + 1 for e in epochs], [float(rows[e]["val_nme68"]) for e in epochs], marker=".", c="C2")
+    right.set_xlabel("epoch")
+    right.set_title("validation NME, 68 points (%)")
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+    return out_png

@@ -1,0 +1,348 @@
+"""DenseFace API: geometry with a synthetic model of known output, input checks, modes, threads,
+and (when the trained model is bundled) accuracy on AFLW2000-3D.
+
+The synthetic model (tests/synthetic_model.py) outputs the mean face framed exactly as the crop rule
+frames a face, shifted in x by the crop's mean (R − B): a face from a caller's "landmarks68" box must
+then come back with that box's square, and colour order and crop content are visible in the output.
+"""
+from __future__ import annotations
+
+import math
+import tempfile
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from denseface import DenseFace, DenseFaceOptions, Face, RunningMode
+from denseface.api import BUNDLED_MODEL, bundled_model_path
+from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT, box_to_square, landmark_square
+from denseface.fetch import detector_path
+from denseface.pose import roll_from_eyes
+
+from synthetic_model import SHIFT_PER_UNIT, synthetic_models
+
+AFLW2000 = Path("/work/shared/data/aflw2000_3d")
+IMAGE = AFLW2000 / "images" / "image00002.jpg"
+REAL_MODEL = Path(__file__).resolve().parents[1] / "sdk" / "denseface" / BUNDLED_MODEL
+
+
+@pytest.fixture(scope="session")
+def synthetic() -> dict[str, Path]:
+    try:
+        detector_path("short")
+    except FileNotFoundError as error:
+        pytest.skip(f"BlazeFace model unavailable offline: {error}")
+    try:
+        return synthetic_models(Path(tempfile.gettempdir()))
+    except RuntimeError as error:
+        pytest.skip(f"synthetic model needs TensorFlow to build: {error}")
+
+
+@pytest.fixture(scope="module")
+def df(synthetic) -> DenseFace:
+    return DenseFace(model_path=synthetic["float32"])
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    if not IMAGE.is_file():
+        pytest.skip(f"{IMAGE} not found")
+    return cv2.cvtColor(cv2.imread(str(IMAGE)), cv2.COLOR_BGR2RGB)
+
+
+def gray(height: int = 480, width: int = 640, value: int = 128) -> np.ndarray:
+    return np.full((height, width, 3), value, np.uint8)
+
+
+# ---------------------------------------------------------------- geometry (synthetic model)
+
+
+def test_caller_box_comes_back_as_the_68_point_square(df):
+    (face,) = df.landmarks(gray(), faces=[(200.0, 150.0, 300.0, 270.0)])
+    centre, side = landmark_square(face.points68[:, :2])
+    np.testing.assert_allclose(centre, (250.0, 210.0), atol=1e-2)
+    assert side == pytest.approx(120.0, abs=1e-2)
+    assert face.points.shape == (520, 3) and face.points.dtype == np.float32
+    assert face.points68.shape == (68, 3)
+    assert abs(float(face.points[:, 2].mean())) < 1e-3  # relative depth
+    np.testing.assert_allclose(face.box, (*face.points68[:, :2].min(0), *face.points68[:, :2].max(0)), atol=1e-4)
+    assert math.isnan(face.score)
+    np.testing.assert_allclose(face.pose, (0.0, 0.0, 0.0), atol=0.05)  # upright mean face
+    with pytest.raises(ValueError):
+        face.points[0, 0] = 1.0  # read-only
+
+
+def test_face_boxes_are_a_fixed_point(df):
+    (face,) = df.landmarks(gray(), faces=[(210.0, 140.0, 330.0, 300.0)])
+    (again,) = df.landmarks(gray(), faces=[face])  # a Face is accepted as its box
+    np.testing.assert_allclose(again.box, face.box, atol=1e-2)
+
+
+@pytest.mark.parametrize("convention", ["square", "blazeface"])
+def test_other_conventions_use_box_to_square(df, convention):
+    box = (100.0, 80.0, 220.0, 200.0)
+    (face,) = df.landmarks(gray(), faces=[box], box_convention=convention)
+    centre, side = landmark_square(face.points68[:, :2])
+    want_centre, want_side = box_to_square(box, convention)
+    np.testing.assert_allclose(centre, want_centre, atol=1e-2)
+    assert side == pytest.approx(want_side, abs=1e-2)
+
+
+def test_crop_content_and_colour_order_reach_the_model(synthetic):
+    rgb = np.empty((300, 400, 3), np.uint8)
+    rgb[:] = (200, 100, 50)
+    box = (150.0, 100.0, 250.0, 200.0)
+    base = DenseFace(model_path=synthetic["float32"]).landmarks(gray(300, 400), faces=[box])[0]
+    red = DenseFace(model_path=synthetic["float32"]).landmarks(rgb, faces=[box])[0]
+    from_bgr = DenseFace(model_path=synthetic["float32"], color_order="bgr").landmarks(rgb[:, :, ::-1], faces=[box])[0]
+    frame_px_per_crop_px = 100.0 * LANDMARK_BOX_SCALE / MODEL_INPUT
+    shift = SHIFT_PER_UNIT * (200 - 50) / 255 * MODEL_INPUT * frame_px_per_crop_px
+    np.testing.assert_allclose(red.points[:, 0] - base.points[:, 0], shift, atol=1e-2)
+    np.testing.assert_allclose(red.points[:, 1], base.points[:, 1], atol=1e-3)
+    np.testing.assert_allclose(from_bgr.points, red.points, atol=1e-4)
+
+
+def test_int8_model_matches_the_float_one(synthetic, df):
+    box = (200.0, 150.0, 300.0, 270.0)
+    (f32,) = df.landmarks(gray(), faces=[box])
+    (i8,) = DenseFace(model_path=synthetic["int8"]).landmarks(gray(), faces=[box])
+    crop_px = 120.0 * LANDMARK_BOX_SCALE / MODEL_INPUT  # frame px per crop px
+    assert np.abs(i8.points - f32.points).max() < 0.5 * crop_px
+
+
+def test_detected_face_is_cropped_by_the_blazeface_rule_with_roll(df, photo):
+    (detection,) = df.detector.detect(photo)[:1]
+    (face,) = df.landmarks(photo)
+    assert face.score == pytest.approx(detection.score)
+    roll = roll_from_eyes(detection.keypoints[0], detection.keypoints[1])
+    assert face.pose[2] == pytest.approx(roll, abs=0.1)  # the synthetic face is upright in the crop
+    height, width = photo.shape[:2]
+    rotation = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), 30.0, 1.0)  # 30° counter-clockwise
+    (rolled,) = DenseFace(model_path=df.model.path).landmarks(cv2.warpAffine(photo, rotation, (width, height)))
+    assert rolled.pose[2] - face.pose[2] == pytest.approx(30.0, abs=6.0)
+
+
+def test_detection_crop_turns_the_box_shift_with_the_roll():
+    from denseface.api import detection_crop
+    from denseface.crop import BOX_CONVENTIONS
+    from denseface.detect import Detection
+
+    box = (100.0, 100.0, 200.0, 200.0)
+    keypoints = np.zeros((6, 2), np.float32)
+    keypoints[0], keypoints[1] = (150.0, 160.0), (150.0, 110.0)  # left eye straight above the right: roll 90°
+    crop = detection_crop(Detection(box=box, score=0.9, keypoints=keypoints))
+    dx, dy, k = BOX_CONVENTIONS["blazeface"]
+    centre = crop.to_frame(np.array([[59.5, 59.5]]))[0]
+    # the face's "down" is image +x when it is rolled 90° counter-clockwise
+    np.testing.assert_allclose(centre, (150.0 + 100.0 * dy, 150.0 - 100.0 * dx), atol=1e-3)
+    assert crop.scale == pytest.approx(MODEL_INPUT / (100.0 * k * LANDMARK_BOX_SCALE))
+
+
+def test_blank_frame_has_no_face(df):
+    assert df.landmarks(gray()) == []
+    assert df.landmarks(gray(), faces=[]) == []
+
+
+# ---------------------------------------------------------------- input checks
+
+
+@pytest.mark.parametrize(
+    "frame, error, match",
+    [
+        (None, TypeError, "None"),
+        ([[0, 0], [0, 0]], TypeError, "numpy array"),
+        (np.zeros((64, 64, 4), np.uint8), ValueError, "RGBA"),
+        (np.zeros((64, 64, 2), np.uint8), ValueError, "channels"),
+        (np.zeros((64, 64, 3), np.uint16), TypeError, r">> 8"),
+        (np.zeros((64, 64, 3), np.float32), TypeError, r"\* 255"),
+        (np.zeros((0, 0, 3), np.uint8), ValueError, "at least 2"),
+        (np.zeros((1, 1, 3), np.uint8), ValueError, "at least 2"),
+        (np.zeros((1, 1), np.uint8), ValueError, "at least 2"),
+        (np.zeros((2, 64, 64, 3), np.uint8), ValueError, "dimensions"),
+    ],
+)
+def test_bad_frames_are_rejected(df, frame, error, match):
+    with pytest.raises(error, match=match):
+        df.landmarks(frame)
+
+
+def test_gray_frames_are_converted(df, photo):
+    luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    want = df.landmarks(np.repeat(luma[:, :, None], 3, axis=2))
+    assert len(want) == 1
+    for frame in (luma, luma[:, :, None]):
+        (face,) = df.landmarks(frame)
+        np.testing.assert_allclose(face.points, want[0].points, atol=1e-4)
+
+
+def test_non_contiguous_views_work(df, photo):
+    padded = np.zeros((photo.shape[0] * 2, photo.shape[1], 3), np.uint8)
+    padded[::2] = photo
+    view = padded[::2]
+    assert not view.flags.c_contiguous
+    (face,) = df.landmarks(view)
+    (want,) = df.landmarks(photo.copy())
+    np.testing.assert_array_equal(face.points, want.points)
+
+
+def test_8k_frame(df):
+    frame = np.full((4320, 7680, 3), 90, np.uint8)
+    assert df.landmarks(frame) == []
+    (face,) = df.landmarks(frame, faces=[(3000.0, 1500.0, 4000.0, 2700.0)])
+    centre, side = landmark_square(face.points68[:, :2])
+    np.testing.assert_allclose(centre, (3500.0, 2100.0), atol=0.1)
+    assert side == pytest.approx(1200.0, abs=0.1)
+
+
+def test_boxes_partly_outside_are_padded(df):
+    (face,) = df.landmarks(gray(), faces=[(-50.0, -40.0, 60.0, 80.0)])
+    centre, _ = landmark_square(face.points68[:, :2])
+    np.testing.assert_allclose(centre, (5.0, 20.0), atol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "box, match",
+    [
+        ((700.0, 10.0, 800.0, 100.0), "outside"),
+        ((-200.0, -200.0, -100.0, -100.0), "outside"),
+        ((10.0, 10.0, 10.0, 50.0), "degenerate"),
+        ((50.0, 10.0, 40.0, 50.0), "degenerate"),
+        ((0.0, 0.0, np.nan, 5.0), "NaN"),
+        ((0.0, 0.0, np.inf, 5.0), "NaN"),
+        ((0.0, 0.0, 5.0), "4 numbers"),
+    ],
+)
+def test_bad_boxes_are_rejected(df, box, match):
+    with pytest.raises(ValueError, match=match):
+        df.landmarks(gray(), faces=[box])
+
+
+def test_unknown_box_convention(df):
+    with pytest.raises(ValueError, match="unknown box convention"):
+        df.landmarks(gray(), faces=[(0, 0, 10, 10)], box_convention="yolo")
+
+
+# ---------------------------------------------------------------- model files and options
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        DenseFace(model_path=tmp_path / "nope.tflite")
+
+
+def test_truncated_model_file(synthetic, tmp_path):
+    truncated = tmp_path / "truncated.tflite"
+    truncated.write_bytes(synthetic["float32"].read_bytes()[:2000])
+    with pytest.raises(ValueError, match="truncated|corrupt|not a TFLite"):
+        DenseFace(model_path=truncated)
+
+
+def test_not_a_model_file(synthetic, tmp_path):
+    text = tmp_path / "model.tflite"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not a TFLite model"):
+        DenseFace(model_path=text)
+
+
+def test_detector_passed_as_landmark_model(synthetic):
+    with pytest.raises(ValueError, match=r"input shape \(1, 128, 128, 3\).*\(1, 120, 120, 3\)"):
+        DenseFace(model_path=detector_path("short"))
+
+
+def test_missing_bundled_model_names_the_fix():
+    if REAL_MODEL.is_file():
+        pytest.skip("the trained model is bundled")
+    with pytest.raises(FileNotFoundError, match="model_path"):
+        bundled_model_path()
+
+
+def test_options(synthetic):
+    with pytest.raises(TypeError):
+        DenseFace(model_path=synthetic["float32"], no_such_option=1)
+    for bad in ({"detector": "long"}, {"max_faces": 0}, {"min_score": 1.5}, {"color_order": "bgra"},
+                {"running_mode": "video"}, {"min_cutoff": 0.0}, {"redetect_interval": -1}):
+        with pytest.raises(ValueError):
+            DenseFaceOptions(**bad)
+    options = DenseFaceOptions(model_path=synthetic["float32"], max_faces=3)
+    assert DenseFace(options, num_threads=2).options == DenseFaceOptions(
+        model_path=synthetic["float32"], max_faces=3, num_threads=2)
+
+
+# ---------------------------------------------------------------- modes, video, threads
+
+
+def test_mode_misuse_names_the_right_method(df, synthetic):
+    with pytest.raises(ValueError, match=r"landmarks\(frame\)"):
+        df.landmarks_for_video(gray(), 0)
+    video = DenseFace(model_path=synthetic["float32"], running_mode=RunningMode.VIDEO)
+    with pytest.raises(ValueError, match="landmarks_for_video"):
+        video.landmarks(gray())
+
+
+def test_video_tracks_without_detecting_and_drops_lost_faces(synthetic, photo):
+    video = DenseFace(model_path=synthetic["float32"], running_mode=RunningMode.VIDEO, redetect_interval=3)
+    calls = []
+    detect = video.detector.detect
+    video.detector.detect = lambda frame: calls.append(1) or detect(frame)
+    # gray (R = B): the synthetic output is exactly the framed mean face; the crop from its landmarks
+    # (their axis-aligned square, rolled) differs from the detection's crop only through the roll
+    luma = np.repeat(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
+    first = video.landmarks_for_video(luma, 0)
+    assert len(first) == 1 and len(calls) == 1
+    second = video.landmarks_for_video(luma, 33)
+    assert len(second) == 1 and len(calls) == 1  # tracked: no detection
+    (centre1, side1), (centre2, side2) = (landmark_square(f[0].points68[:, :2]) for f in (first, second))
+    assert np.abs(np.subtract(centre2, centre1)).max() < 0.03 * side1 and side2 == pytest.approx(side1, rel=0.1)
+    assert second[0].pose[2] == pytest.approx(first[0].pose[2], abs=0.1)  # roll carried by the eye corners
+    blank = np.zeros_like(photo)
+    assert len(video.landmarks_for_video(blank, 66)) == 1  # the synthetic model sees a face anywhere
+    assert video.landmarks_for_video(blank, 100) == []  # 3rd frame since detection: re-detect drops it
+    assert len(calls) == 2
+    with pytest.raises(ValueError, match="increase"):
+        video.landmarks_for_video(photo, 100)
+    video.reset()
+    assert len(video.landmarks_for_video(photo, 0)) == 1
+
+
+def test_instances_in_threads_agree(synthetic, photo):
+    results: dict[int, list[np.ndarray]] = {}
+
+    def work(k: int) -> None:
+        instance = DenseFace(model_path=synthetic["int8"])
+        results[k] = [instance.landmarks(photo)[0].points for _ in range(3)]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0, 1, 2]
+    for points in results.values():
+        for p in points:
+            np.testing.assert_array_equal(p, results[0][0])
+
+
+# ---------------------------------------------------------------- accuracy (trained model)
+
+
+@pytest.mark.skipif(not REAL_MODEL.is_file(), reason="model not bundled yet")
+def test_nme_on_aflw2000_originals(shared_data):
+    from train.metrics import nme_per_image
+
+    gt = np.load(AFLW2000 / "ground_truth.npz")
+    chosen = np.flatnonzero(np.abs(gt["pose"]) <= 30)[:100]
+    df = DenseFace()
+    nme, missed = [], 0
+    for i in chosen:
+        frame = cv2.cvtColor(cv2.imread(str(AFLW2000 / "images" / gt["names"][i])), cv2.COLOR_BGR2RGB)
+        faces = df.landmarks(frame)
+        if not faces:
+            missed += 1
+            continue
+        pred = faces[0].points68[None, :, :2].astype(np.float64)
+        nme.append(float(nme_per_image(pred, gt["pts68"][i, :2].T[None].astype(np.float64))[0]))
+    assert missed <= 5, f"{missed} of {len(chosen)} faces not detected"
+    assert float(np.mean(nme)) < 5.0, f"mean NME {np.mean(nme):.2f} % over {len(nme)} faces"

@@ -1,0 +1,42 @@
+"""The landmark network: MobileNetV2 (α = 1.0) → global average pooling → Dense(1560).
+
+Input: (B, 120, 120, 3) float32 RGB in the uint8 range 0..255 (raw pixels; the [−1, 1] scaling is the
+model's first layer, so the exported .tflite takes raw pixels and the int8 model takes uint8).
+Output: (B, 1560) float32, the contract of ``denseface.decode`` (520 × (x, y, z) / 120 in crop
+pixels). The output layer is float32 even under a mixed-precision policy.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from denseface.crop import MODEL_INPUT
+from denseface.decode import OUTPUT_SIZE
+
+WIDTH_MULTIPLIER = 1.0  # MobileNetV2's α
+
+
+def build_model(mean_output: np.ndarray | None = None) -> keras.Model:
+    """A freshly initialised landmark model (no pretrained weights).
+
+    Args:
+        mean_output: optional (1560,) float32 mean training target; the output layer's bias starts
+            there so the untrained model predicts the mean face instead of zeros.
+
+    Returns:
+        A keras Model ``image (B, 120, 120, 3) 0..255 RGB → points (B, 1560) float32``.
+    """
+    inputs = keras.Input((MODEL_INPUT, MODEL_INPUT, 3), name="image")
+    # pixels p ∈ [0, 255] → p / 127.5 − 1 ∈ [−1, 1] (MobileNetV2's input range); float32 for exactness
+    x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, dtype="float32", name="scale_pixels")(inputs)
+    backbone = keras.applications.MobileNetV2(
+        input_shape=(MODEL_INPUT, MODEL_INPUT, 3), alpha=WIDTH_MULTIPLIER, include_top=False, weights=None
+    )
+    x = backbone(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    bias = "zeros" if mean_output is None else keras.initializers.Constant(np.asarray(mean_output, np.float32))
+    # a zero kernel: the untrained model outputs exactly the bias (the mean face), not random offsets
+    outputs = keras.layers.Dense(
+        OUTPUT_SIZE, kernel_initializer="zeros", bias_initializer=bias, dtype="float32", name="points"
+    )(x)
+    return keras.Model(inputs, outputs, name="denseface_mobilenetv2")
