@@ -22,7 +22,7 @@ import numpy as np
 
 from denseface.crop import MODEL_INPUT, crop_from_landmarks
 from denseface.topology import IBUG68, load_topology
-from train.fit import N_POINTS, ExtraPoints, FitOptions, FitResult, fit_face
+from train.fit import N_POINTS, ExtraPoints, FitOptions, FitResult, fit_face, reject_reason
 from train.ict import topology_points
 from train.tddfa import TDDFA
 
@@ -68,3 +68,15 @@ def fused_fit(
         xy=tddfa68, triangle=topo.ict_triangle[IBUG68], bary=topo.bary[IBUG68], weight=TDDFA_WEIGHT
     )
     return fit_face(points468, options, extra), tddfa68
+
+
+
+def label_verdict(first: FitResult, fused: FitResult, points468: np.ndarray) -> str | None:
+    """Why a photo's labels are rejected (None: kept), from its fit to the 468 points alone and its
+    fused fit: the first must pass ``reject_reason`` (the teacher's points are sound), the fused one
+    must pass it with ``FUSED_MAX_RESIDUAL_NORM`` (reasons then prefixed ``fused_``)."""
+    reason = reject_reason(first, points468)
+    if reason is not None:
+        return reason
+    reason = reject_reason(fused, points468, FUSED_MAX_RESIDUAL_NORM)
+    return None if reason is None else f"fused_{reason}"

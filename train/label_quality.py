@@ -1,20 +1,19 @@
-"""Label ceiling: the training-label path (MediaPipe teacher → ICT fit → our 68 points) on AFLW2000-3D.
+"""Label ceiling: the training-label path (teacher → ICT fit → our 68 points) on AFLW2000-3D.
 
-    python -m train.label_quality [--teacher ~/.cache/denseface/teacher/aflw2000.npz] [--fused]
+    python -m train.label_quality [--teacher ~/.cache/denseface/teacher/aflw2000.npz] [--json OUT]
 
-Runs nothing on the test images but the teacher's outputs (``python -m train.teacher --images
-../shared/data/aflw2000_3d/images --out ...``), fits ICT to each face and scores the IBUG68 points of
-the fitted mesh under 3DDFA's protocol (see ``train.metrics``). Images the teacher missed are counted,
-not scored. It also scores the teacher's own 468 points mapped to 68 by the same registration
-(the MediaPipe surface point nearest to each of our 68) so the gain of the fit is visible.
-With ``--fused`` the labels are ``train.fuse.fused_fit``'s (the fit also pulls our 68 points to
-3DDFA_V2's 68 on the image), and 3DDFA_V2's 68 points of that pipeline are scored too.
-Nothing here is used to choose anything: it is a measurement.
+Uses the MediaPipe teacher's outputs on the AFLW2000-3D originals (``python -m train.teacher --images
+../shared/data/aflw2000_3d/images --out ...``) and scores, under 3DDFA's protocol (``train.metrics``),
+the 68 points of three label paths: the ICT fit to the 468 points alone; the fused fit the dataset
+builder uses (``train.fuse``: our 68 also pulled to 3DDFA_V2's); and 3DDFA_V2's own 68
+on that pipeline's crops. Images the teacher missed are counted, not scored; fits the builder would
+reject are counted by reason and scored anyway. Nothing here chooses anything: it is a measurement.
 """
 from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -22,8 +21,8 @@ import numpy as np
 
 from denseface.topology import IBUG68
 from train.data import AFLW2000, CACHE, require
-from train.fit import fit_face, reject_reason
-from train.fuse import fused_fit
+from train.fit import fit_face
+from train.fuse import fused_fit, label_verdict
 from train.ict import topology_points
 from train.metrics import nme_report
 from train.tddfa import TDDFA
@@ -34,41 +33,36 @@ def main() -> None:
     parser.add_argument("--teacher", type=Path, default=CACHE / "teacher" / "aflw2000.npz",
                         help="teacher outputs on the AFLW2000-3D originals (train.teacher's .npz)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
-    parser.add_argument("--fused", action="store_true",
-                        help="score the fused labels (train.fuse: MediaPipe 468 + 3DDFA_V2 68 on the images)")
     args = parser.parse_args()
 
     gt = np.load(require(AFLW2000 / "ground_truth.npz"))
     teacher = np.load(require(args.teacher))
-    if list(teacher["names"]) != [n.rsplit(".", 1)[0] for n in gt["names"]] and list(teacher["names"]) != list(gt["names"]):
+    if list(teacher["names"]) != list(gt["names"]):
         raise ValueError("teacher outputs and ground truth list different images")
-    pred = np.full((len(gt["names"]), 68, 2), np.nan)
-    pred_tddfa = np.full_like(pred, np.nan)
-    tddfa = TDDFA() if args.fused else None
-    rejected: dict[str, int] = {}
+    rows = {name: np.full((len(gt["names"]), 68, 2), np.nan) for name in ("alone", "fused", "tddfa")}
+    tddfa = TDDFA()
+    rejected: Counter = Counter()
     for i in np.flatnonzero(teacher["found"]):
-        if tddfa is None:
-            fit = fit_face(teacher["points468"][i])
-        else:
-            image_rgb = cv2.cvtColor(cv2.imread(str(require(AFLW2000 / "images" / gt["names"][i]))), cv2.COLOR_BGR2RGB)
-            fit, pred_tddfa[i] = fused_fit(image_rgb, teacher["points468"][i], tddfa)
-        reason = reject_reason(fit, teacher["points468"][i])
-        if reason is not None:
-            rejected[reason] = rejected.get(reason, 0) + 1
-        pred[i] = topology_points(fit.vertices)[IBUG68, :2]
+        points468 = teacher["points468"][i]
+        image_rgb = cv2.cvtColor(cv2.imread(str(require(AFLW2000 / "images" / gt["names"][i]))), cv2.COLOR_BGR2RGB)
+        alone = fit_face(points468)
+        fused, rows["tddfa"][i] = fused_fit(image_rgb, points468, tddfa, first=alone)
+        rejected[label_verdict(alone, fused, points468) or "kept"] += 1
+        rows["alone"][i] = topology_points(alone.vertices)[IBUG68, :2]
+        rows["fused"][i] = topology_points(fused.vertices)[IBUG68, :2]
     gt_xy = gt["pts68"][:, :2].transpose(0, 2, 1)
-    report = nme_report(pred, gt_xy, gt["pose"])
-    print("AFLW2000-3D, 3DDFA protocol (NME % of 68 2-D points / sqrt(w·h) of the GT box; yaw bins "
-          "[0,30] / (30,60] / >60; balanced = mean of the bins)")
-    label = "teacher + 3DDFA_V2 fused ICT fit, our 68" if args.fused else "teacher + ICT fit, our 68"
-    print(f"{label} : {report.row()}  bins n={report.counts}")
-    if args.fused:
-        print(f"3DDFA_V2 on the fused pipeline's crops : {nme_report(pred_tddfa, gt_xy, gt['pose']).row()}")
-    print(f"fits the builder would reject (scored anyway): {rejected}")
+    reports = {name: nme_report(pred, gt_xy, gt["pose"]) for name, pred in rows.items()}
+    print("AFLW2000-3D, 3DDFA protocol (NME % of the 68 2-D points / sqrt(w·h) of the GT 68-point box;"
+          " |yaw| bins [0,30] / (30,60] / >60; balanced = mean of the bins)")
+    titles = {"alone": "ICT fit to MediaPipe's 468 alone", "fused": "fused fit (the dataset's labels)",
+              "tddfa": "3DDFA_V2 on the same crops"}
+    for name, report in reports.items():
+        print(f"{titles[name]:<36}: {report.row()}  n={report.counts}")
+    print(f"the builder's verdicts on these fits: {dict(rejected)}")
     if args.json:
-        args.json.write_text(json.dumps({"bins": report.bins, "balanced": report.balanced,
-                                         "overall": report.overall, "missed": report.missed,
-                                         "rejected": rejected}, indent=1))
+        args.json.write_text(json.dumps({name: {"bins": r.bins, "balanced": r.balanced, "overall": r.overall,
+                                                "missed": r.missed} for name, r in reports.items()}
+                                        | {"verdicts": dict(rejected)}, indent=1))
 
 
 if __name__ == "__main__":

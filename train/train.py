@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,7 +180,7 @@ def train(args: argparse.Namespace) -> keras.callbacks.History:
     if steps_per_epoch == 0:
         raise ValueError(f"{len(train_samples)} training rows make no full batch of {args.batch}")
     total = steps_per_epoch * args.epochs
-    warmup = min(int(round(WARMUP_EPOCHS * steps_per_epoch)), total - 1)
+    warmup = min(int(round(args.warmup_epochs * steps_per_epoch)), total - 1)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0, decay_steps=max(total - warmup, 1), warmup_target=args.lr, warmup_steps=warmup
     )
@@ -215,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="run directory for checkpoints, logs and plots")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs (full passes over the training rows)")
     parser.add_argument("--batch", type=int, default=BATCH, help="images per training step")
+    parser.add_argument("--warmup-epochs", type=float, default=WARMUP_EPOCHS,
+                        help="epochs of linear learning-rate warm-up before the cosine decay")
     parser.add_argument("--lr", type=float, default=LEARNING_RATE,
                         help="peak learning rate of AdamW, reached after a one-epoch linear warm-up, then cosine decay")
     parser.add_argument("--loss", choices=sorted(LOSSES), default=LOSS,
