@@ -1,0 +1,127 @@
+"""Accuracy on AFLW2000-3D: DenseFace against MediaPipe's 468-point mesh (and optionally 3DDFA_V2).
+
+    python -m benchmarks.accuracy [--model M_int8.tflite] [--model2 M_float32.tflite] [--limit N]
+        [--no-mediapipe] [--tddfa] [--out DIR]
+
+Protocol (``train.metrics``, 3DDFA's): NME of the 68 2-D landmarks, per image the mean point error
+divided by √(w·h) of the ground-truth 68-point box, in %; images split by |yaw| into [0, 30],
+(30, 60], (60, 90] (the last takes every |yaw| > 60: 1312 / 383 / 305 images); "balanced" = mean of
+the three bins. A method that finds no face in an image counts it as missed (excluded from the means,
+reported, and a failure in the CED). AFLW2000-3D is test data: nothing was trained or tuned on it.
+
+Rows (all through ``train.evaluate``):
+
+1. standard crops: each model on the benchmark's own 120×120 crops (``row_standard_crops``);
+2. SDK crops: the SDK's crop rule around the ground-truth 68-point box, cut from the 450×450
+   originals (``row_sdk_crops``);
+3. end to end: the whole SDK, ``DenseFace(model).landmarks(original)`` with BlazeFace
+   (``row_end_to_end``), and the same for the MediaPipe pipeline (``benchmarks.mediapipe_pipeline``,
+   image mode), MediaPipe's 468 points mapped to our 68 by ``train.evaluate.mediapipe_68``;
+4. MediaPipe mesh on a ground-truth-box ROI (``row_mediapipe``), the mesh's best case.
+
+Writes OUT/accuracy.json and OUT/accuracy.png (cumulative error distribution of rows 1 and 3).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import DEFAULT_OUT, float_model_beside, format_table, landmark_model, write_json
+
+
+def _evaluate():
+    """train.evaluate, or a clear error naming it."""
+    try:
+        import train.evaluate as evaluate
+    except ImportError as error:
+        raise SystemExit(f"benchmarks.accuracy needs train.evaluate (AFLW2000-3D rows and CED plot): {error}") from error
+    return evaluate
+
+
+def denseface_end_to_end(model: Path):
+    """frame → (68, 3) points of the SDK's best face, or None (for ``row_end_to_end``)."""
+    from denseface import DenseFace
+
+    face = DenseFace(model_path=model)
+
+    def landmarks68(frame: np.ndarray):
+        faces = face.landmarks(frame)
+        return faces[0].points68 if faces else None
+
+    return landmarks68
+
+
+def mediapipe_end_to_end():
+    """frame → (68, 2) MediaPipe points standing in for our 68, or None (for ``row_end_to_end``)."""
+    from benchmarks.mediapipe_pipeline import MediaPipeMesh468
+
+    evaluate = _evaluate()
+    pipeline = MediaPipeMesh468()
+    index = evaluate.mediapipe_68()
+
+    def landmarks68(frame: np.ndarray):
+        faces = pipeline.landmarks(frame)
+        return faces[0][index, :2] if faces else None
+
+    return landmarks68
+
+
+def _entry(report) -> dict:
+    return {"bins": list(report.bins), "balanced": report.balanced, "overall": report.overall,
+            "counts": list(report.counts), "missed": report.missed, "per_image": report.per_image}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--model", type=Path, help="landmark .tflite (default: the bundled int8 model)")
+    parser.add_argument("--model2", type=Path,
+                        help="a second model side by side (default: denseface_float32.tflite beside --model, if present)")
+    parser.add_argument("--limit", type=int, help="only the first N AFLW2000-3D images (quick checks; not the protocol)")
+    parser.add_argument("--no-mediapipe", action="store_true", help="leave out the MediaPipe rows")
+    parser.add_argument("--tddfa", action="store_true", help="add 3DDFA_V2 (mb05) to row 1 (needs onnxruntime)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    args = parser.parse_args(argv)
+
+    evaluate = _evaluate()
+    try:
+        model = landmark_model(args.model)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    second = args.model2 if args.model2 is not None else float_model_beside(model)
+    models = {model.name: model, **({second.name: second} if second is not None else {})}
+    gt = evaluate.load_aflw2000().head(args.limit)
+    rows: list[tuple[str, str, object]] = []  # (row, method, report)
+    for name, path in models.items():
+        predict = evaluate.tflite_predictor(path)
+        rows.append(("1 standard crops", name, evaluate.row_standard_crops(predict, gt)))
+        rows.append(("2 SDK crops", name, evaluate.row_sdk_crops(predict, gt)))
+    if args.tddfa:
+        rows.append(("1 standard crops", "3DDFA_V2 mb05",
+                     evaluate.row_standard_crops(evaluate.tddfa_predictor(), gt, pixel_centres=False)))
+    print("end to end (detector included) ...", file=sys.stderr)
+    rows.append(("3 end to end", f"DenseFace SDK ({model.name})", evaluate.row_end_to_end(denseface_end_to_end(model), gt)))
+    if not args.no_mediapipe:
+        rows.append(("3 end to end", "MediaPipe 468 pipeline → 68", evaluate.row_end_to_end(mediapipe_end_to_end(), gt)))
+        rows.append(("4 GT-box ROI", "MediaPipe 468 → 68", evaluate.row_mediapipe(gt)))
+
+    table = [(row, method, *r.bins, r.balanced, r.overall, r.missed, sum(r.counts)) for row, method, r in rows]
+    print(format_table(("row", "method", "[0,30]", "(30,60]", "(60,90]", "balanced", "all", "missed", "scored"),
+                       table, title="AFLW2000-3D, NME % of the 68 2-D points (3DDFA protocol, √(w·h) of the GT box)"))
+    limited = f"first {len(gt.names)} images only (--limit): NOT the full protocol" if args.limit else f"all {len(gt.names)} images"
+    print(f"\n{limited}; yaw bins by |yaw| from ground_truth.npz; missed = no face found (excluded from the means)")
+    curves = {f"{method} ({row.split(' ', 1)[1]})": r.per_image for row, method, r in rows if row[0] in "13"}
+    args.out.mkdir(parents=True, exist_ok=True)
+    png_path = evaluate.draw_ced(curves, args.out / "accuracy.png")
+    json_path = write_json(args.out, "accuracy", {
+        "protocol": __doc__.split("Protocol")[1].split("Rows")[0].strip(), "images": len(gt.names),
+        "limit": args.limit, "names": gt.names,
+        "rows": [{"row": row, "method": method, **_entry(r)} for row, method, r in rows]})
+    print(f"\nwrote {json_path} and {png_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,478 @@
+"""Latency of DenseFace against the MediaPipe 468-point face mesh, on the same frames, in one run.
+
+    python -m benchmarks.latency [--model M.tflite] [--frames 1000] [--threads 1 2 4] [--out DIR]
+        [--facemesh-python /tmp/mpvenv/bin/python]
+
+Runs (``--runs``): ``image:aflw`` (image mode on AFLW2000-3D originals as 640×480 frames, only those
+in which BlazeFace finds a face), ``image:moving`` and ``video:moving`` (the synthetic moving-face
+sequence, ``benchmarks.frames``); each at every ``--threads`` count, after ``--warmup`` untimed
+frames. Pipelines:
+
+* ``denseface``: ``DenseFace.landmarks`` (image) or ``landmarks_for_video`` (video: tracking,
+  One-Euro smoothing, re-detection every ``redetect_interval`` frames: the SDK's defaults);
+* ``mediapipe-468``: BlazeFace + MediaPipe's face_landmark.tflite, run by LiteRT with the same
+  thread count (``benchmarks.mediapipe_pipeline``; video = MediaPipe's tracking on the previous ROI);
+* ``facemesh-py``: MediaPipe 0.10.14's own Python FaceMesh, timed in another environment
+  (``benchmarks.facemesh_worker``) on the same frames, when ``--facemesh-python`` is available.
+  Its thread count is MediaPipe's own.
+
+Per pipeline and run, two passes over the same frames: (1) end to end, the two LiteRT pipelines
+interleaved frame by frame (alternating which goes first) so that background load hits both alike;
+(2) per stage: the same public calls with the stage functions wrapped by a timer from outside
+(detect, crop, infer, decode, pose, smooth; "other" = the rest of the call: frame checks, tracking
+bookkeeping). A stage's percentiles are over the frames in which it ran (video: the detector runs
+on few frames). ``model alone``: ``interpreter.invoke()`` on a fixed input, like LiteRT's
+benchmark_model. Times are wall-clock ``time.perf_counter_ns``, milliseconds.
+
+Writes OUT/latency.json and OUT/latency.png; prints the tables, our/their p50 ratios and the targets.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from benchmarks.common import (DEFAULT_OUT, float_model_beside, format_table, is_emulated, landmark_model,
+                               load_warning, machine_info, percentiles, pyplot, write_json)
+from benchmarks.frames import aflw_frame, aflw_paths, moving_face_frames
+
+OUR_STAGES = ("detect", "crop", "infer", "decode", "pose", "smooth")
+THEIR_STAGES = ("detect", "crop", "infer", "decode")
+RUNS = ("image:aflw", "image:moving", "video:moving")
+DEFAULT_FACEMESH_PYTHON = Path("/tmp/mpvenv/bin/python")
+# Targets of the issue (ratios in one run on one machine; model alone absolute, int8, 1 thread).
+TARGET_RATIO_IMAGE = 0.7
+TARGET_RATIO_VIDEO = 0.7
+TARGET_MODEL_MS = 0.55
+
+
+# --- timing from outside ---------------------------------------------------------------------
+
+class StageClock:
+    """Accumulates the time spent in wrapped functions per stage, for the current frame."""
+
+    def __init__(self) -> None:
+        self.frame: dict[str, int] = {}
+
+    def wrap(self, stage: str, function: Callable) -> Callable:
+        """``function`` with its wall time added to ``stage`` on every call."""
+        def timed(*args, **kwargs):
+            start = time.perf_counter_ns()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.frame[stage] = self.frame.get(stage, 0) + time.perf_counter_ns() - start
+        return timed
+
+    def take(self) -> dict[str, float]:
+        """This frame's per-stage milliseconds; starts the next frame."""
+        frame, self.frame = self.frame, {}
+        return {stage: ns / 1e6 for stage, ns in frame.items()}
+
+
+@contextlib.contextmanager
+def _patched(patches: list[tuple[object, str, object]]) -> Iterator[None]:
+    """Set attributes for the duration of the block, then restore them (or remove instance ones)."""
+    saved = [(target, name, name in vars(target), getattr(target, name, None)) for target, name, _ in patches]
+    try:
+        for target, name, value in patches:
+            setattr(target, name, value)
+        yield
+    finally:
+        for target, name, had_own, value in reversed(saved):
+            if had_own:
+                setattr(target, name, value)
+            else:
+                delattr(target, name)
+
+
+def instrument_denseface(face, clock: StageClock) -> contextlib.AbstractContextManager:
+    """Wrap the stage calls ``DenseFace`` makes (``denseface.api``'s names) with ``clock``:
+    detect = detector.detect; crop = detection_crop / tracking_crop + CropTransform.warp;
+    infer = DenseFace.infer; decode = decode; pose = make_face (box + head pose); smooth = OneEuroFilter."""
+    import denseface.api as api
+    from denseface.crop import CropTransform
+    from denseface.smooth import OneEuroFilter
+
+    return _patched([
+        (face.detector, "detect", clock.wrap("detect", face.detector.detect)),
+        (face, "infer", clock.wrap("infer", face.infer)),
+        (api, "detection_crop", clock.wrap("crop", api.detection_crop)),
+        (api, "tracking_crop", clock.wrap("crop", api.tracking_crop)),
+        (CropTransform, "warp", clock.wrap("crop", CropTransform.warp)),
+        (api, "decode", clock.wrap("decode", api.decode)),
+        (api, "make_face", clock.wrap("pose", api.make_face)),
+        (OneEuroFilter, "__call__", clock.wrap("smooth", OneEuroFilter.__call__)),
+    ])
+
+
+def instrument_mediapipe(pipeline, clock: StageClock) -> contextlib.AbstractContextManager:
+    """Wrap the stages of a :class:`~benchmarks.mediapipe_pipeline.MediaPipeMesh468` with ``clock``
+    (crop = ROI rule + warp + float scaling)."""
+    return _patched([
+        (pipeline.detector, "detect", clock.wrap("detect", pipeline.detector.detect)),
+        (pipeline, "roi_for_detection", clock.wrap("crop", pipeline.roi_for_detection)),
+        (pipeline, "roi_for_points", clock.wrap("crop", pipeline.roi_for_points)),
+        (pipeline, "crop", clock.wrap("crop", pipeline.crop)),
+        (pipeline, "infer", clock.wrap("infer", pipeline.infer)),
+        (pipeline, "decode", clock.wrap("decode", pipeline.decode)),
+    ])
+
+
+# --- frames ----------------------------------------------------------------------------------
+
+def select_aflw(count: int, threads: int = 1) -> tuple[list[Path], int]:
+    """The first ``count`` AFLW2000-3D originals in which BlazeFace (short, 0.5) finds a face as a
+    640×480 frame (cycled when fewer exist); returns them and how many were checked."""
+    from denseface.detect import DetectorOptions, FaceDetector
+
+    detector = FaceDetector(DetectorOptions(num_threads=threads, max_faces=1))
+    chosen, checked = [], 0
+    for path in aflw_paths():
+        if len(chosen) >= count:
+            break
+        checked += 1
+        if detector.detect(aflw_frame(path)):
+            chosen.append(path)
+    if not chosen:
+        raise RuntimeError("BlazeFace found no face in any AFLW2000-3D original")
+    return chosen, checked
+
+
+def run_frames(source: str, count: int, paths: list[Path]) -> Iterator[tuple[np.ndarray, float]]:
+    """(frame, timestamp_ms) pairs of a run's source (AFLW frames get 30 fps timestamps too)."""
+    if source == "moving":
+        yield from moving_face_frames(count)
+    else:
+        for i in range(count):
+            yield aflw_frame(paths[i % len(paths)]), i * 1000.0 / 30.0
+
+
+# --- one run ---------------------------------------------------------------------------------
+
+@dataclass
+class Pipelines:
+    """The two LiteRT pipelines of one run, created for one thread count and mode."""
+
+    ours: object
+    theirs: object
+    mode: str
+
+    def call(self, which: str, frame: np.ndarray, timestamp_ms: float) -> int:
+        """Run one pipeline on one frame; returns the number of faces."""
+        pipeline = self.ours if which == "denseface" else self.theirs
+        if self.mode == "video":
+            return len(pipeline.landmarks_for_video(frame, timestamp_ms))
+        return len(pipeline.landmarks(frame))
+
+    def reset(self) -> None:
+        if self.mode == "video":
+            self.ours.reset()
+            self.theirs.reset()
+
+
+def make_pipelines(model: Path, threads: int, mode: str) -> Pipelines:
+    from benchmarks.mediapipe_pipeline import MediaPipeMesh468
+    from denseface import DenseFace
+    from denseface.api import RunningMode
+
+    running_mode = RunningMode.VIDEO if mode == "video" else RunningMode.IMAGE
+    ours = DenseFace(model_path=model, num_threads=threads, running_mode=running_mode)
+    return Pipelines(ours=ours, theirs=MediaPipeMesh468(num_threads=threads), mode=mode)
+
+
+def end_to_end(pipes: Pipelines, frames: Callable[[], Iterator], warmup: int) -> dict[str, dict]:
+    """Pass 1: both pipelines on every frame, interleaved, alternating which goes first."""
+    order = ("denseface", "mediapipe-468")
+    ms: dict[str, list[float]] = {name: [] for name in order}
+    faces: dict[str, list[int]] = {name: [] for name in order}
+    pipes.reset()
+    for i, (frame, timestamp) in enumerate(frames()):
+        for name in (order if i % 2 == 0 else order[::-1]):
+            start = time.perf_counter_ns()
+            found = pipes.call(name, frame, timestamp)
+            elapsed = (time.perf_counter_ns() - start) / 1e6
+            if i >= warmup:
+                ms[name].append(elapsed)
+                faces[name].append(found)
+    return {name: {"end_to_end": percentiles(ms[name]), "frames_with_face": float(np.mean(np.asarray(faces[name]) > 0))}
+            for name in order}
+
+
+def by_stage(pipes: Pipelines, frames: Callable[[], Iterator], warmup: int) -> dict[str, dict]:
+    """Pass 2: each pipeline alone over the frames with its stages timed from outside."""
+    results = {}
+    for name, stages in (("denseface", OUR_STAGES), ("mediapipe-468", THEIR_STAGES)):
+        clock = StageClock()
+        pipeline = pipes.ours if name == "denseface" else pipes.theirs
+        instrument = instrument_denseface if name == "denseface" else instrument_mediapipe
+        per_stage: dict[str, list[float]] = {s: [] for s in stages + ("other",)}
+        sums: dict[str, float] = {s: 0.0 for s in stages + ("other",)}
+        timed = 0
+        pipes.reset()
+        with instrument(pipeline, clock):
+            for i, (frame, timestamp) in enumerate(frames()):
+                clock.take()
+                start = time.perf_counter_ns()
+                pipes.call(name, frame, timestamp)
+                total = (time.perf_counter_ns() - start) / 1e6
+                spent = clock.take()
+                if i < warmup:
+                    continue
+                timed += 1
+                spent["other"] = max(0.0, total - sum(spent.values()))
+                for stage, value in spent.items():
+                    if stage in per_stage:
+                        per_stage[stage].append(value)
+                        sums[stage] += value
+        results[name] = {stage: {**percentiles(values), "mean_per_frame": sums[stage] / max(timed, 1),
+                                 "frames_run": len(values)}
+                         for stage, values in per_stage.items()}
+    return results
+
+
+def facemesh(python: Path | None, mode: str, source: str, count: int, warmup: int, paths: list[Path]) -> dict:
+    """MediaPipe's Python FaceMesh on the same frames, in its own interpreter; {"error": why} if not run."""
+    if python is None:
+        return {"error": "not requested (--facemesh-python none)"}
+    if not Path(python).is_file():
+        return {"error": f"no interpreter at {python}: python3 -m venv /tmp/mpvenv && "
+                         "/tmp/mpvenv/bin/pip install mediapipe==0.10.14"}
+    repo = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="denseface-facemesh-") as tmp:
+        out, listing = Path(tmp) / "result.json", Path(tmp) / "paths.txt"
+        listing.write_text("\n".join(str(p) for p in paths))
+        command = [str(python), "-m", "benchmarks.facemesh_worker", "--mode", mode, "--source", source,
+                   "--frames", str(count), "--warmup", str(warmup), "--paths", str(listing), "--out", str(out)]
+        env = {**os.environ, "PYTHONPATH": str(repo)}
+        run = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if run.returncode != 0 or not out.is_file():
+            tail = " | ".join(run.stderr.strip().splitlines()[-3:])
+            return {"error": f"FaceMesh worker failed (exit {run.returncode}): {tail}"}
+        data = json.loads(out.read_text())
+    return {"mediapipe": data["mediapipe"], "threads": data["threads"], "end_to_end": percentiles(data["ms"]),
+            "frames_with_face": float(np.mean(np.asarray(data["faces"]) > 0))}
+
+
+def model_alone(paths: dict[str, Path], threads: int, count: int, warmup: int) -> dict[str, dict]:
+    """``interpreter.invoke()`` only, on a fixed random input, per model."""
+    from denseface.infer import load_interpreter
+
+    results = {}
+    rng = np.random.default_rng(0)
+    for name, path in paths.items():
+        interpreter = load_interpreter(path, threads)
+        detail = interpreter.get_input_details()[0]
+        dtype = np.dtype(detail["dtype"])
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            x = rng.integers(info.min, info.max + 1, detail["shape"]).astype(dtype)
+        else:
+            x = rng.uniform(0, 1, detail["shape"]).astype(dtype)
+        interpreter.set_tensor(detail["index"], x)
+        samples = []
+        for i in range(warmup + count):
+            start = time.perf_counter_ns()
+            interpreter.invoke()
+            if i >= warmup:
+                samples.append((time.perf_counter_ns() - start) / 1e6)
+        results[name] = percentiles(samples)
+    return results
+
+
+# --- output ----------------------------------------------------------------------------------
+
+def draw(results: dict, out_png: Path) -> Path:
+    """Left: end-to-end p50 (bars) and p95 (whiskers) per run, thread count and pipeline. Right: mean
+    time per stage (stacked), 1st thread count, per run and pipeline."""
+    plt = pyplot()
+    runs = results["runs"]
+    pipelines = ("denseface", "mediapipe-468", "facemesh-py")
+    colours = {"denseface": "tab:blue", "mediapipe-468": "tab:orange", "facemesh-py": "tab:gray"}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(max(14.0, 6.0 + 1.4 * len(runs)), 5.5))
+    labels = [f"{r['run']}\n{r['threads']} thr" for r in runs]
+    x = np.arange(len(runs))
+    width = 0.27
+    for k, name in enumerate(pipelines):
+        p50 = [r["pipelines"].get(name, {}).get("end_to_end", {}).get("p50", np.nan) for r in runs]
+        p95 = [r["pipelines"].get(name, {}).get("end_to_end", {}).get("p95", np.nan) for r in runs]
+        err = np.clip(np.asarray(p95) - np.asarray(p50), 0, None)
+        left.bar(x + (k - 1) * width, p50, width, yerr=[np.zeros_like(err), err], capsize=2, label=name,
+                 color=colours[name])
+    left.set_xticks(x, labels, fontsize=7)
+    left.set_ylabel("ms per frame (bar p50, whisker p95)")
+    left.set_title("end to end")
+    left.legend(fontsize=8)
+    first = [r for r in runs if r["threads"] == runs[0]["threads"]]
+    stages = ("detect", "crop", "infer", "decode", "pose", "smooth", "other")
+    cmap = plt.get_cmap("tab10")
+    bars, names = [], []
+    for r in first:
+        for name in ("denseface", "mediapipe-468"):
+            bars.append(r["pipelines"][name].get("stages", {}))
+            names.append(f"{r['run']}\n{'ours' if name == 'denseface' else 'MP-468'}")
+    bottom = np.zeros(len(bars))
+    for s, stage in enumerate(stages):
+        values = np.array([b.get(stage, {}).get("mean_per_frame", 0.0) for b in bars])
+        right.bar(np.arange(len(bars)), values, 0.6, bottom=bottom, label=stage, color=cmap(s))
+        bottom += values
+    right.set_xticks(np.arange(len(bars)), names, fontsize=7)
+    right.set_ylabel("mean ms per frame")
+    right.set_title(f"by stage, {runs[0]['threads']} thread(s)")
+    right.legend(fontsize=8)
+    note = "EMULATED (qemu): not ARM timings" if results["machine_emulated"] else results["machine_cpu"]
+    fig.suptitle(f"DenseFace vs MediaPipe 468 — {note}" + ("  [CPU busy: not representative]" if results["load_warning"] else ""),
+                 fontsize=10)
+    fig.tight_layout()
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+    return out_png
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and np.isfinite(a) and np.isfinite(b) else float("nan")
+
+
+def report(results: dict) -> str:
+    """The printed tables."""
+    lines = []
+    rows = []
+    for r in results["runs"]:
+        for name, data in r["pipelines"].items():
+            if "error" in data:
+                rows.append((r["run"], r["threads"], name, "-", "-", "-", "-", "-", "-", data["error"][:60]))
+                continue
+            e = data["end_to_end"]
+            threads = "own" if name == "facemesh-py" else r["threads"]
+            ours = r["pipelines"]["denseface"]["end_to_end"]["p50"]
+            ratio = "" if name == "denseface" else f"{_ratio(ours, e['p50']):.2f}"
+            rows.append((r["run"], threads, name, e["p50"], e["p95"], e["p99"], e["mean"], e["n"],
+                         f"{100 * data['frames_with_face']:.0f}%", ratio))
+    lines.append(format_table(("run", "threads", "pipeline", "p50", "p95", "p99", "mean", "frames", "face found",
+                               "ours/this p50"), rows, title="End to end, ms per frame"))
+    rows = []
+    for r in results["runs"]:
+        for name in ("denseface", "mediapipe-468"):
+            for stage, s in r["pipelines"][name].get("stages", {}).items():
+                rows.append((r["run"], r["threads"], name, stage, s["p50"], s["p95"], s["p99"], s["mean_per_frame"],
+                             f"{s['frames_run']}/{r['frames']}"))
+    lines.append(format_table(("run", "threads", "pipeline", "stage", "p50", "p95", "p99", "mean/frame", "ran on"),
+                              rows, title="\nBy stage, ms (percentiles over the frames the stage ran on)"))
+    rows = []
+    for threads, models in results["model_alone"].items():
+        for name, s in models.items():
+            rows.append((name, threads, s["p50"], s["p95"], s["p99"], s["n"]))
+    lines.append(format_table(("model", "threads", "p50", "p95", "p99", "invokes"), rows,
+                              title="\nModel alone (interpreter.invoke), ms"))
+    rows = []
+    for target in results["targets"]:
+        rows.append((target["name"], target["value"], target["limit"],
+                     "n/a" if target["pass"] is None else ("pass" if target["pass"] else "FAIL")))
+    lines.append(format_table(("target", "measured", "limit", ""), rows, title="\nTargets (this machine, this run)"))
+    if results["load_warning"]:
+        lines.append(results["load_warning"])
+    if results["machine_emulated"]:
+        lines.append("EMULATED under qemu user mode: these are not ARM timings; see benchmarks/arm/README.md")
+    return "\n".join(lines)
+
+
+def targets(results: dict) -> list[dict]:
+    """The issue's targets, evaluated on this run (None where the run did not measure them)."""
+    def find(run: str, threads: int):
+        return next((r for r in results["runs"] if r["run"] == run and r["threads"] == threads), None)
+
+    out = []
+    for run, limit, label in (("image:aflw", TARGET_RATIO_IMAGE, "image mode ours/MP-468 p50, 1 thread, AFLW 640x480"),
+                              ("video:moving", TARGET_RATIO_VIDEO, "video mode ours/MP-468 tracking p50, 1 thread")):
+        r = find(run, 1)
+        value = float("nan") if r is None else _ratio(r["pipelines"]["denseface"]["end_to_end"]["p50"],
+                                                      r["pipelines"]["mediapipe-468"]["end_to_end"]["p50"])
+        out.append({"name": label, "value": value, "limit": limit, "pass": None if np.isnan(value) else bool(value <= limit)})
+    alone = results["model_alone"].get(1, {}).get("denseface", {}).get("p50", float("nan"))
+    out.append({"name": "model alone p50 ms, 1 thread (--model)", "value": alone, "limit": TARGET_MODEL_MS,
+                "pass": None if np.isnan(alone) else bool(alone <= TARGET_MODEL_MS)})
+    if results["machine_emulated"]:  # emulated timings say nothing about the targets
+        for target in out:
+            target["pass"] = None
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--model", type=Path, help="landmark .tflite (default: the bundled int8 model)")
+    parser.add_argument("--frames", type=int, default=1000, help="timed frames per run (default 1000)")
+    parser.add_argument("--warmup", type=int, default=50, help="untimed frames before each run (default 50)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4], help="LiteRT thread counts (default 1 2 4)")
+    parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=RUNS, help="mode:source runs (default all)")
+    parser.add_argument("--model-invokes", type=int, default=2000, help="invokes per model for 'model alone' (default 2000)")
+    parser.add_argument("--facemesh-python", default=str(DEFAULT_FACEMESH_PYTHON),
+                        help="interpreter with mediapipe==0.10.14 for the FaceMesh row, or 'none' "
+                             f"(default {DEFAULT_FACEMESH_PYTHON})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    args = parser.parse_args(argv)
+    if args.frames < 1 or args.warmup < 0 or min(args.threads) < 1:
+        parser.error("--frames must be >= 1, --warmup >= 0, every --threads >= 1")
+
+    from denseface.fetch import model_path
+
+    try:
+        model = landmark_model(args.model)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    facemesh_python = None if args.facemesh_python == "none" else Path(args.facemesh_python)
+    warning = load_warning()
+    if warning:
+        print(warning, file=sys.stderr)
+    needed = args.frames + args.warmup
+    paths: list[Path] = []
+    checked = 0
+    if any(run.endswith(":aflw") for run in args.runs):
+        paths, checked = select_aflw(needed)
+        print(f"AFLW2000-3D: {len(paths)} originals with a BlazeFace face (of {checked} checked)"
+              + (f"; cycled to {needed} frames" if len(paths) < needed else ""), file=sys.stderr)
+    results: dict = {"model": str(model), "frames": args.frames, "warmup": args.warmup, "aflw_distinct": len(paths),
+                     "aflw_checked": checked, "runs": [], "model_alone": {}, "load_warning": warning,
+                     "machine_emulated": is_emulated()}
+    for spec in args.runs:
+        mode, source = spec.split(":")
+        frames = lambda: run_frames(source, needed, paths)  # noqa: E731 - regenerated for every pass
+        for threads in args.threads:
+            print(f"{spec}, {threads} thread(s) ...", file=sys.stderr)
+            pipes = make_pipelines(model, threads, mode)
+            pipelines = end_to_end(pipes, frames, args.warmup)
+            for name, stages in by_stage(pipes, frames, args.warmup).items():
+                pipelines[name]["stages"] = stages
+            if threads == args.threads[0]:
+                pipelines["facemesh-py"] = facemesh(facemesh_python, mode, source, args.frames, args.warmup, paths)
+            results["runs"].append({"run": spec, "mode": mode, "source": source, "threads": threads,
+                                    "frames": args.frames, "pipelines": pipelines,
+                                    "redetect_interval": getattr(pipes.ours.options, "redetect_interval", None)})
+    models = {"denseface": model, "mediapipe face_landmark": model_path("mesh468"), "blazeface short": model_path("short")}
+    float_model = float_model_beside(model)
+    if float_model is not None:
+        models["denseface float32"] = float_model
+    for threads in args.threads:
+        results["model_alone"][threads] = model_alone(models, threads, args.model_invokes, min(100, args.model_invokes))
+    results["targets"] = targets(results)
+    info = machine_info()
+    results["machine_cpu"] = f"{info['cpu']}, {info['cores']} cores"
+    print(report(results))
+    json_path = write_json(args.out, "latency", results)
+    png_path = draw(results, args.out / "latency.png")
+    print(f"\nwrote {json_path} and {png_path}")
+
+
+if __name__ == "__main__":
+    main()

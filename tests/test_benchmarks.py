@@ -1,0 +1,133 @@
+"""Smoke tests of benchmarks/: each script runs end to end with a handful of frames on the synthetic
+model and writes its JSON and PNG; the shared helpers compute what they claim.
+
+Timings are not checked (meaningless at these counts); the ARM comparison is checked against itself.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.common import format_table, percentiles
+from benchmarks.frames import FRAME_HEIGHT, FRAME_WIDTH, aflw_images_dir, fit_frame, moving_face_frames
+from benchmarks.latency import StageClock, _patched
+from denseface.fetch import model_path
+
+from synthetic_model import synthetic_models
+
+
+@pytest.fixture(scope="module")
+def synthetic_int8() -> Path:
+    try:
+        model_path("short")
+        model_path("mesh468")
+    except FileNotFoundError as error:
+        pytest.skip(f"MediaPipe model files unavailable offline: {error}")
+    if not (aflw_images_dir() / "image00002.jpg").is_file():
+        pytest.skip(f"AFLW2000-3D originals not found in {aflw_images_dir()}")
+    try:
+        return synthetic_models(Path(tempfile.gettempdir()))["int8"]
+    except RuntimeError as error:
+        pytest.skip(f"synthetic model needs TensorFlow to build: {error}")
+
+
+def test_percentiles_of_known_samples():
+    stats = percentiles(range(1, 101))
+    assert stats["n"] == 100 and stats["p50"] == pytest.approx(50.5) and stats["min"] == 1.0
+    assert stats["p95"] == pytest.approx(95.05) and stats["p99"] == pytest.approx(99.01)
+    assert np.isnan(percentiles([])["p50"])
+
+
+def test_table_aligns_columns():
+    lines = format_table(("a", "bb"), [("x", 1.0), ("yyy", 22.5)]).splitlines()
+    assert lines[0].startswith("a  ") and lines[2].endswith("1.000") and len({len(line) for line in lines}) == 1
+
+
+def test_patches_are_undone_and_time_is_counted():
+    class Thing:
+        def work(self) -> int:
+            return 1
+
+    thing, clock = Thing(), StageClock()
+    original = Thing.work
+    with _patched([(Thing, "work", clock.wrap("work", Thing.work)), (thing, "extra", 5)]):
+        assert thing.work() == 1 and thing.extra == 5
+    assert Thing.work is original and not hasattr(thing, "extra")
+    spent = clock.take()
+    assert set(spent) == {"work"} and spent["work"] >= 0 and clock.take() == {}
+
+
+def test_frames_are_640x480_and_deterministic():
+    frame = fit_frame(np.full((450, 450, 3), 200, np.uint8))
+    assert frame.shape == (FRAME_HEIGHT, FRAME_WIDTH, 3) and frame[:, 0].max() == 0 and frame[240, 320, 0] == 200
+    if not (aflw_images_dir() / "image00002.jpg").is_file():
+        pytest.skip("AFLW2000-3D originals not found")
+    first = list(moving_face_frames(3))
+    second = list(moving_face_frames(3))
+    assert [ms for _, ms in first] == pytest.approx([0.0, 1000 / 30, 2000 / 30])
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(first, second))
+    assert not np.array_equal(first[0][0], first[2][0])  # the face moves
+
+
+def test_latency_quick_run_writes_json_and_png(synthetic_int8, tmp_path, capsys):
+    from benchmarks import latency
+
+    latency.main(["--model", str(synthetic_int8), "--frames", "4", "--warmup", "1", "--threads", "1",
+                  "--runs", "image:aflw", "video:moving", "--model-invokes", "5", "--facemesh-python", "none",
+                  "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert "End to end" in printed and "Model alone" in printed and "Targets" in printed
+    data = json.loads((tmp_path / "latency.json").read_text())
+    assert (tmp_path / "latency.png").stat().st_size > 0
+    runs = {r["run"]: r for r in data["runs"]}
+    assert set(runs) == {"image:aflw", "video:moving"}
+    ours = runs["video:moving"]["pipelines"]["denseface"]
+    assert ours["end_to_end"]["n"] == 4 and ours["stages"]["infer"]["frames_run"] == 4
+    assert "smooth" in ours["stages"] and "error" in runs["image:aflw"]["pipelines"]["facemesh-py"]
+
+
+def test_flops_counts_the_synthetic_dense_layer(synthetic_int8, tmp_path):
+    from benchmarks import flops
+
+    flops.main(["--model", str(synthetic_int8), "--no-reference", "--out", str(tmp_path)])
+    models = json.loads((tmp_path / "flops.json").read_text())["models"]
+    ours = next(iter(models.values()))
+    # the synthetic model is mean(pixels) @ (3, 1560) + bias: one FULLY_CONNECTED of 3 × 1560 MACs
+    assert ours["macs"] == 3 * 1560 and ours["flops"] == 2 * 3 * 1560
+    assert (tmp_path / "flops.png").stat().st_size > 0
+
+
+def test_memory_quick_run(synthetic_int8, tmp_path):
+    from benchmarks import memory
+
+    memory.main(["--model", str(synthetic_int8), "--frames", "6", "--warmup", "2", "--sample-every", "2",
+                 "--modes", "video", "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "memory.json").read_text())["results"][0]
+    assert result["sample_frames"] == [0, 2, 4, 6] and result["peak_kib"] >= result["loaded_kib"] > 0
+
+
+def test_accuracy_quick_run(synthetic_int8, tmp_path):
+    pytest.importorskip("train.evaluate")
+    from benchmarks import accuracy
+
+    accuracy.main(["--model", str(synthetic_int8), "--limit", "3", "--no-mediapipe", "--out", str(tmp_path)])
+    rows = json.loads((tmp_path / "accuracy.json").read_text())["rows"]
+    assert {r["row"] for r in rows} >= {"1 standard crops", "2 SDK crops", "3 end to end"}
+    assert (tmp_path / "accuracy.png").stat().st_size > 0
+
+
+def test_arm_check_passes_against_itself(synthetic_int8, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "check_landmarks", Path(__file__).resolve().parents[1] / "benchmarks" / "arm" / "check_landmarks.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    check.make_inputs(tmp_path / "inputs.npz", 2)
+    check.run(tmp_path / "inputs.npz", synthetic_int8, tmp_path / "a.npz")
+    assert check.compare(tmp_path / "a.npz", tmp_path / "a.npz", 1e-3, tmp_path)
+    assert json.loads((tmp_path / "arm_check.json").read_text())["pass"] is True
