@@ -8,7 +8,7 @@ CLI::
 Reads every DATASET_DIR/shards/shard_*.npz into memory (uint8 images), trains on ``split == 0`` and
 validates on ``split == 1`` (AFLW2000 is never used). Each epoch writes to RUN_DIR: ``backup/`` (model,
 optimizer and epoch; ``--resume`` continues a killed run from the last finished epoch), ``best.keras``
-(the lowest validation 68-point NME so far), ``log.csv`` (loss, val_loss, nme68, val_nme68, lr and
+(the lowest validation 68-point NME so far), ``last.keras`` (the latest epoch), ``log.csv`` (loss, val_loss, nme68, val_nme68, lr and
 training images/s per epoch) and ``curves.png``. ``config.json`` records the command line.
 
 Data pipeline: shuffled indices → batches gathered from the in-memory arrays → ``train.augment``
@@ -200,6 +200,7 @@ def train(args: argparse.Namespace) -> keras.callbacks.History:
             str(out / "best.keras"), monitor="val_nme68", mode="min", save_best_only=True,
             initial_value_threshold=best,
         ),
+        keras.callbacks.ModelCheckpoint(str(out / "last.keras")),  # every epoch: the run's final weights
         keras.callbacks.CSVLogger(str(log), append=True),
         DrawCurves(log, out / "curves.png"),
     ]
