@@ -188,6 +188,8 @@ def train(args: argparse.Namespace) -> keras.callbacks.History:
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
 
     model = build_model(mean_target(train_samples))
+    if args.init is not None:  # start from another run's weights (a BackupAndRestore resume overrides them)
+        model.set_weights(keras.models.load_model(args.init, compile=False).get_weights())
     # XLA (jit_compile) measured 5× slower than the plain graph on this CPU
     model.compile(optimizer=optimizer, loss=LOSSES[args.loss], metrics=[nme68], jit_compile=False)
 
@@ -226,6 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-val", type=int, default=None, help="use at most this many validation rows")
     parser.add_argument("--no-mixed-precision", action="store_true",
                         help="train in float32 instead of the mixed_bfloat16 policy")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="a .keras model whose weights start this run (e.g. an earlier run's last.keras)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the unfinished run in --out from its last finished epoch")
     args = parser.parse_args(argv)
