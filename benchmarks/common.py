@@ -140,6 +140,15 @@ def pyplot():
     return plt
 
 
+def save_png(fig: Any, out_png: Path) -> Path:
+    """Lay out, write (110 dpi) and close a matplotlib figure; returns ``out_png``."""
+    fig.tight_layout()
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=110)
+    pyplot().close(fig)
+    return out_png
+
+
 def landmark_model(path: str | Path | None) -> Path:
     """The landmark model to benchmark: ``path``, or the bundled int8 model when None.
 

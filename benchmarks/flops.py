@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import DEFAULT_OUT, float_model_beside, format_table, landmark_model, pyplot, write_json
+from benchmarks.common import (DEFAULT_OUT, float_model_beside, format_table, landmark_model, pyplot, save_png,
+                               write_json)
 
 SIZES = (96, 112, 120, 128, 160)
 
@@ -133,11 +134,7 @@ def draw(models: dict[str, dict], out_png: Path) -> Path:
     right.set_ylabel("MMACs")
     right.set_title(f"per operator: {names[0]}")
     right.legend(fontsize=8)
-    fig.tight_layout()
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
-    return out_png
+    return save_png(fig, out_png)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -43,7 +43,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from benchmarks.common import (DEFAULT_OUT, float_model_beside, format_table, is_emulated, landmark_model,
-                               load_warning, machine_info, percentiles, pyplot, write_json)
+                               load_warning, machine_info, percentiles, pyplot, save_png, write_json)
 from benchmarks.frames import aflw_frame, aflw_paths, moving_face_frames
 
 OUR_STAGES = ("detect", "crop", "infer", "decode", "pose", "smooth")
@@ -333,11 +333,7 @@ def draw(results: dict, out_png: Path) -> Path:
     note = "EMULATED (qemu): not ARM timings" if results["machine_emulated"] else results["machine_cpu"]
     fig.suptitle(f"DenseFace vs MediaPipe 468 — {note}" + ("  [CPU busy: not representative]" if results["load_warning"] else ""),
                  fontsize=10)
-    fig.tight_layout()
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
-    return out_png
+    return save_png(fig, out_png)
 
 
 def _ratio(a: float, b: float) -> float:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import DEFAULT_OUT, format_table, landmark_model, pyplot, write_json
+from benchmarks.common import DEFAULT_OUT, format_table, landmark_model, pyplot, save_png, write_json
 
 PIPELINES = ("denseface", "mediapipe-468")
 MODES = ("image", "video")
@@ -117,11 +117,7 @@ def draw(results: list[dict], out_png: Path) -> Path:
     ax.set_title("resident memory over the stream (each line: its own process)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
-    return out_png
+    return save_png(fig, out_png)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from denseface import DenseFace, DenseFaceOptions, Face, RunningMode
+from denseface import DenseFace, DenseFaceOptions, RunningMode
 from denseface.api import BUNDLED_MODEL, bundled_model_path
 from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT, box_to_square, landmark_square
 from denseface.fetch import detector_path

@@ -5,20 +5,18 @@ import numpy as np
 import pytest
 
 from denseface.topology import IBUG68, load_topology
+from denseface.pose import angles_from_rotation, rotation_from_angles, umeyama
 from train.fit import (
     N_POINTS,
     ExtraPoints,
     FitOptions,
     Registration,
-    angles_from_rotation,
     fit_face,
     load_canonical_mesh,
     mediapipe_registration,
     register_canonical_mesh,
     reject_reason,
-    rotation_from_angles,
     surface_points,
-    umeyama,
 )
 from train.ict import load_ict, topology_points
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from train.fit import rotation_from_angles
+from denseface.pose import rotation_from_angles
 from train.ict import load_ict
 from train.profile import (
     face_centre,

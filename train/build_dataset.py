@@ -40,12 +40,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from multiprocessing import Pool
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT, landmark_square, square_transform
 from train.data import CACHE, LFW, require
+
+if TYPE_CHECKING:
+    from train.tddfa import TDDFA
 
 CROP = 128  # stored crop side; its central MODEL_INPUT pixels are the model's framing
 VIEWS = 9  # samples per source photo (view 0 = the photo itself): ~7,000 kept photos → ≥ 60,000 samples

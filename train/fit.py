@@ -38,7 +38,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.spatial import cKDTree
 
-from denseface.pose import angles_from_rotation, rotation_from_angles, umeyama  # noqa: F401 (re-exported)
+from denseface.pose import angles_from_rotation, umeyama
 from train.data import CACHE, MEDIAPIPE_GEOMETRY, require
 from train.ict import load_ict
 

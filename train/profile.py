@@ -39,7 +39,7 @@ from scipy.sparse.csgraph import connected_components
 from numba import njit
 from scipy.spatial import cKDTree
 
-from train.fit import rotation_from_angles
+from denseface.pose import rotation_from_angles
 from train.ict import load_ict, mirror_vertices
 from train.render import rasterize
 
