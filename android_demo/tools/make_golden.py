@@ -11,10 +11,11 @@ Which path made each file:
   letterboxed frame) run on AFLW2000-3D photos; its raw output tensors, the letterbox, and the
   detections that ``denseface.detect.FaceDetector.detect`` returns for the same frames. Also the SSD
   anchors of both ``DETECTOR_SPECS``.
-* ``landmarks.json``: for each detection above, its crop (``api.detection_crop``), then a SYNTHETIC
-  landmark-model output (the real int8 model is not trained yet): ``topology.mean_shape`` rotated by a
-  known pose, framed by the crop rule, plus seeded noise, quantized to int8 / uint8 (or left float32)
-  with a stated scale and zero point. Expected: the dequantized output (``infer.py``'s formula), the
+* ``landmarks.json``: for each detection above, its crop (``api.detection_crop``), then the BUNDLED
+  int8 landmark model's raw output tensor on that crop (with the tensor's scale and zero point), and a
+  SYNTHETIC landmark-model output: ``topology.mean_shape`` rotated by a known pose, framed by the crop
+  rule, plus seeded noise, quantized to int8 / uint8 (or left float32) with a stated scale and zero
+  point (so every tensor type is covered). Expected: the dequantized output (``infer.py``'s formula), the
   crop and frame points (``decode``), the head pose and similarity (``pose``), the tracking crop and
   the tracking test (``api.tracking_crop``, ``api.looks_tracked``) and the 68-point box.
 * ``crop.json``: ``crop.box_to_square`` / ``crop_from_box`` for every ``BOX_CONVENTIONS`` entry and
@@ -46,7 +47,7 @@ from denseface.decode import decode, encode, to_crop_points
 from denseface.detect import DETECTOR_SPECS, NUM_KEYPOINTS, DetectorOptions, FaceDetector, Letterbox, ssd_anchors
 from denseface.detect import weighted_nms
 from denseface.fetch import detector_path
-from denseface.infer import TFLiteModel
+from denseface.infer import TFLiteModel, load_interpreter
 from denseface.pose import fit_similarity, head_pose, roll_from_eyes, rotation_from_angles
 from denseface.smooth import OneEuroFilter
 from denseface.topology import IBUG68, load_topology
@@ -87,7 +88,7 @@ def detector_golden() -> tuple[dict, list]:
     options = DetectorOptions(kind="short", min_score=0.5, max_faces=10)
     detector = FaceDetector(options)
     model = TFLiteModel(detector_path("short"))
-    cases, detections_all = [], []
+    cases, detections_all = [], []  # detections_all: (frame, detection) pairs
     for source, frame in detector_frames():
         letterbox = Letterbox.fit(frame.shape[0], frame.shape[1], spec.input_size)
         tensor = letterbox.apply(frame).astype(np.float32) / 127.5 - 1.0
@@ -95,7 +96,7 @@ def detector_golden() -> tuple[dict, list]:
         regressors = next(o for o in outputs if o.shape[-1] != 1).reshape(-1, 4 + 2 * NUM_KEYPOINTS)
         logits = next(o for o in outputs if o.shape[-1] == 1).reshape(-1)
         detections = detector.detect(frame)
-        detections_all.extend(detections)
+        detections_all.extend((frame, d) for d in detections)
         cases.append({
             "source": source,
             "height": frame.shape[0],
@@ -159,47 +160,72 @@ def quantize(output: np.ndarray, dtype: str, scale: float, zero_point: int) -> n
     return np.clip(np.round(output / scale + zero_point), info.min, info.max).astype(dtype)
 
 
+def real_model_output(crop_image: np.ndarray) -> tuple[np.ndarray, float, int] | None:
+    """The bundled int8 landmark model's raw output tensor for a (120, 120, 3) uint8 crop, with its
+    scale and zero point; None when the model is not bundled."""
+    path = api.bundled_model_path()
+    if not path.is_file():
+        return None
+    interpreter = load_interpreter(path)
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], crop_image[None])
+    interpreter.invoke()
+    detail = interpreter.get_output_details()[0]
+    scale, zero_point = detail["quantization"]
+    return interpreter.get_tensor(detail["index"]).reshape(-1), float(scale), int(zero_point)
+
+
+def landmark_case(detection, crop, raw: np.ndarray, dtype: str, scale: float, zero_point: int, source: str) -> dict:
+    """Expected values of the whole landmark path for one model output ``raw`` of ``dtype``."""
+    if dtype == "float32":
+        dequantized = raw
+    else:  # infer.TFLiteModel.run's formula
+        dequantized = (raw.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
+    points = decode(dequantized, crop)
+    s, rotation, shift = fit_similarity(points)
+    face = api.make_face(points, detection.score)
+    tracking = api.tracking_crop(points)
+    return {
+        "output_source": source,
+        "detection": {"box": list(detection.box), "score": detection.score,
+                      "keypoints": detection.keypoints.astype(float).tolist()},
+        "crop_matrix": crop.matrix.reshape(-1).tolist(),
+        "crop_size": crop.size,
+        "output": packed(raw, dtype),
+        "scale": scale,
+        "zero_point": zero_point,
+        "dequantized": packed(dequantized, "float32"),
+        "crop_points": packed(to_crop_points(dequantized), "float32"),
+        "frame_points": packed(points, "float32"),
+        "pose": list(head_pose(points)),
+        "similarity_scale": s,
+        "similarity_rotation": rotation.reshape(-1).tolist(),
+        "similarity_shift": shift.tolist(),
+        "box68": list(face.box),
+        "tracking_matrix": tracking.matrix.reshape(-1).tolist(),
+        "looks_tracked": bool(api.looks_tracked(to_crop_points(dequantized))),
+    }
+
+
 def landmarks_golden(detections: list) -> dict:
     rng = np.random.default_rng(SEED)
     poses = [(20.0, -10.0, 5.0), (-35.0, 15.0, -12.0), (5.0, 25.0, 30.0), (-8.0, -4.0, 0.0)]
     # (dtype, scale, zero_point): the output range [-0.4, 1.3) of the crop side in 255 steps
     quantizations = [("int8", 1.7 / 255, -81), ("uint8", 1.7 / 255, 47), ("float32", 0.0, 0), ("int8", 1.7 / 255, -81)]
     cases = []
-    for i, detection in enumerate(detections):
+    for i, (frame, detection) in enumerate(detections):
         crop = api.detection_crop(detection)
+        real = real_model_output(crop.warp(frame))
+        if real is not None:
+            raw, scale, zero_point = real
+            cases.append(landmark_case(detection, crop, raw, "int8", scale, zero_point, "bundled int8 model"))
         output = synthetic_output(poses[i % len(poses)], rng)
         dtype, scale, zero_point = quantizations[i % len(quantizations)]
-        if dtype == "float32":
-            raw, dequantized = output, output
-        else:  # infer.TFLiteModel.run's formula
-            raw = quantize(output, dtype, scale, zero_point)
-            dequantized = (raw.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
-        points = decode(dequantized, crop)
-        s, rotation, shift = fit_similarity(points)
-        face = api.make_face(points, detection.score)
-        tracking = api.tracking_crop(points)
-        cases.append({
-            "detection": {"box": list(detection.box), "score": detection.score,
-                          "keypoints": detection.keypoints.astype(float).tolist()},
-            "crop_matrix": crop.matrix.reshape(-1).tolist(),
-            "crop_size": crop.size,
-            "output": packed(raw, dtype),
-            "scale": scale,
-            "zero_point": zero_point,
-            "dequantized": packed(dequantized, "float32"),
-            "crop_points": packed(to_crop_points(dequantized), "float32"),
-            "frame_points": packed(points, "float32"),
-            "pose": list(head_pose(points)),
-            "similarity_scale": s,
-            "similarity_rotation": rotation.reshape(-1).tolist(),
-            "similarity_shift": shift.tolist(),
-            "box68": list(face.box),
-            "tracking_matrix": tracking.matrix.reshape(-1).tolist(),
-            "looks_tracked": bool(api.looks_tracked(to_crop_points(dequantized))),
-        })
+        raw = output if dtype == "float32" else quantize(output, dtype, scale, zero_point)
+        cases.append(landmark_case(detection, crop, raw, dtype, scale, zero_point, "synthetic"))
     # a lost track: the face drifted to the crop's corner and shrank
     lost = to_crop_points(synthetic_output((0.0, 0.0, 0.0), rng)) * 0.4
-    return {"made_by": "denseface.api/decode/pose on SYNTHETIC model outputs (mean_shape at known poses + noise)",
+    return {"made_by": "denseface.api/decode/pose on the bundled int8 model's raw outputs for the real crops, "
+                       "and on SYNTHETIC outputs (mean_shape at known poses + noise) for the other tensor types",
             "model_input": MODEL_INPUT, "cases": cases,
             "tracking_lost": {"crop_points": packed(lost, "float32"), "looks_tracked": bool(api.looks_tracked(lost))}}
 
