@@ -1,0 +1,114 @@
+"""Stability: jitter on a still face (with and without the One-Euro filter), and how much accuracy
+depends on the convention of the caller's face boxes.
+
+    python -m benchmarks.stability [--frames 300] [--noise 2.0] [--limit N] [--out DIR]
+
+Jitter: one AFLW2000-3D original (a still face), repeated ``--frames`` times with fresh Gaussian
+sensor noise (σ = ``--noise`` grey levels) per frame, run through ``landmarks_for_video`` (VIDEO mode:
+tracking crop from the previous frame) with the default One-Euro filter and with the filter off
+(``min_cutoff`` 1e9 Hz: no smoothing), and through ``landmarks`` (IMAGE mode: detection every frame).
+Jitter = mean over frames and the 520 points of the 2-D displacement between consecutive frames,
+in pixels and in % of √(w·h) of the face's 68-point box.
+
+Box conventions: every AFLW2000-3D original through ``landmarks(frame, faces=[box])`` with the ground
+truth's tight 68-point box ("landmarks68"), the square box of the same centre and longer side
+("square"), and BlazeFace's own box on the image ("blazeface", images it misses are counted), scored
+under 3DDFA's protocol (``train.metrics``).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from benchmarks.common import DEFAULT_OUT, format_table, landmark_model, pyplot, save_png, write_json
+from denseface import DenseFace, RunningMode
+from train.data import AFLW2000
+from train.metrics import nme_report
+
+STILL_FACE = "image00002.jpg"
+
+
+def jitter(df: DenseFace, frame: np.ndarray, frames: int, noise: float, video: bool, seed: int = 0) -> float:
+    """Mean 2-D displacement (px) of the 520 points between consecutive noisy copies of ``frame``."""
+    rng = np.random.default_rng(seed)
+    previous, moves = None, []
+    for i in range(frames):
+        noisy = np.clip(frame + rng.normal(0.0, noise, frame.shape), 0, 255).astype(np.uint8)
+        faces = df.landmarks_for_video(noisy, timestamp_ms=i * 33.3) if video else df.landmarks(noisy)
+        if not faces:
+            raise RuntimeError(f"no face found in frame {i} of the still-face sequence")
+        points = faces[0].points[:, :2]
+        if previous is not None:
+            moves.append(np.linalg.norm(points - previous, axis=1).mean())
+        previous = points
+    return float(np.mean(moves[10:]))  # the filter's first frames converge from the first detection
+
+
+def box_spread(model: Path, limit: int | None) -> dict[str, object]:
+    """3DDFA-protocol reports of ``landmarks(frame, faces=[box])`` for each box convention."""
+    gt = np.load(AFLW2000 / "ground_truth.npz")
+    names = gt["names"][:limit]
+    gt_xy = gt["pts68"][: len(names), :2].transpose(0, 2, 1)
+    df = DenseFace(model_path=model)
+    preds = {c: np.full((len(names), 68, 2), np.nan) for c in ("landmarks68", "square", "blazeface")}
+    for i, name in enumerate(names):
+        frame = cv2.cvtColor(cv2.imread(str(AFLW2000 / "images" / name)), cv2.COLOR_BGR2RGB)
+        lo, hi = gt_xy[i].min(0), gt_xy[i].max(0)
+        centre, side = (lo + hi) / 2, float((hi - lo).max())
+        boxes = {"landmarks68": (*lo, *hi), "square": (*(centre - side / 2), *(centre + side / 2))}
+        detections = df.detector.detect(frame)
+        if detections:
+            boxes["blazeface"] = detections[0].box
+        for convention, box in boxes.items():
+            face = df.landmarks(frame, faces=[box], box_convention=convention)[0]
+            preds[convention][i] = face.points68[:, :2]
+    return {c: nme_report(p, gt_xy, gt["pose"][: len(names)]) for c, p in preds.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--model", type=Path, help="landmark .tflite (default: the bundled int8 model)")
+    parser.add_argument("--frames", type=int, default=300, help="frames of the still-face sequence (default 300)")
+    parser.add_argument("--noise", type=float, default=2.0, help="sensor noise σ, grey levels (default 2)")
+    parser.add_argument("--limit", type=int, help="score only the first N AFLW2000-3D images")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder for JSON and PNG")
+    args = parser.parse_args(argv)
+    model = landmark_model(args.model)
+
+    frame = cv2.cvtColor(cv2.imread(str(AFLW2000 / "images" / STILL_FACE)), cv2.COLOR_BGR2RGB).astype(np.float32)
+    face_size = DenseFace(model_path=model).landmarks(frame.astype(np.uint8))[0].box
+    norm = float(np.sqrt((face_size[2] - face_size[0]) * (face_size[3] - face_size[1])))
+    runs = {
+        "image mode (detect every frame)": jitter(DenseFace(model_path=model), frame, args.frames, args.noise, False),
+        "video mode, One-Euro off": jitter(DenseFace(model_path=model, running_mode=RunningMode.VIDEO,
+                                                     min_cutoff=1e9), frame, args.frames, args.noise, True),
+        "video mode, One-Euro (default)": jitter(DenseFace(model_path=model, running_mode=RunningMode.VIDEO),
+                                                 frame, args.frames, args.noise, True),
+    }
+    print(format_table(["run", "jitter px", "jitter % of face"],
+                       [[k, f"{v:.3f}", f"{100 * v / norm:.3f}"] for k, v in runs.items()],
+                       title=f"Still face {STILL_FACE}, {args.frames} frames, sensor noise σ {args.noise}"))
+    reports = box_spread(model, args.limit)
+    print(format_table(["box convention", "[0,30]", "(30,60]", ">60", "balanced", "missed"],
+                       [[c, *(f"{b:.2f}" for b in r.bins), f"{r.balanced:.2f}", r.missed] for c, r in reports.items()],
+                       title="AFLW2000-3D, 3DDFA protocol (NME %, 68 2-D points / √(w·h) of the GT box)"))
+    balanced = [r.balanced for r in reports.values()]
+    print(f"spread of the balanced NME across conventions: {max(balanced) - min(balanced):.2f}")
+    write_json(args.out, "stability", {
+        "jitter_px": runs, "face_norm_px": norm, "frames": args.frames, "noise": args.noise,
+        "box_conventions": {c: {"bins": r.bins, "balanced": r.balanced, "missed": r.missed} for c, r in reports.items()},
+    })
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.barh(list(runs), list(runs.values()), color="#1f77b4")
+    ax.set_xlabel("mean 2-D displacement between frames, px")
+    ax.set_title("jitter on a still face")
+    save_png(fig, args.out / "stability.png")
+
+
+if __name__ == "__main__":
+    main()
