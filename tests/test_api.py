@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import tempfile
 import threading
+from importlib import resources
 from pathlib import Path
 
 import cv2
@@ -21,12 +22,12 @@ from denseface.api import BUNDLED_MODEL, bundled_model_path
 from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT, box_to_square, landmark_square
 from denseface.fetch import detector_path
 from denseface.pose import roll_from_eyes
+from train.data import AFLW2000
 
 from synthetic_model import SHIFT_PER_UNIT, synthetic_models
 
-AFLW2000 = Path("/work/shared/data/aflw2000_3d")
 IMAGE = AFLW2000 / "images" / "image00002.jpg"
-REAL_MODEL = Path(__file__).resolve().parents[1] / "sdk" / "denseface" / BUNDLED_MODEL
+REAL_MODEL = Path(str(resources.files("denseface").joinpath(BUNDLED_MODEL)))  # as installed
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,12 @@ import pytest
 
 from denseface.cli import main
 from denseface.fetch import detector_path
+from train.data import AFLW2000
 
 from synthetic_model import synthetic_models
 
 REPO = Path(__file__).resolve().parents[1]
-IMAGE = Path("/work/shared/data/aflw2000_3d/images/image00002.jpg")
+IMAGE = AFLW2000 / "images" / "image00002.jpg"
 REAL_MODEL = REPO / "sdk" / "denseface" / "models" / "denseface_int8.tflite"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +17,8 @@ from denseface.detect import (
     weighted_nms,
 )
 from denseface.fetch import detector_path
+from train.data import AFLW2000
 
-AFLW2000 = Path("/work/shared/data/aflw2000_3d")
 
 
 def _detector_or_skip(kind: str) -> FaceDetector:

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from denseface.detect import Detection
+from train.data import LFW
 from train.teacher import Roi, Teacher, roi_from_detection, run_directory
 
-LFW_IMAGE = Path("/work/shared/data/lfw/Aaron_Eckhart_0001.jpg")
+LFW_IMAGE = LFW / "Aaron_Eckhart_0001.jpg"
 
 
 def test_roi_maps_its_centre_and_axes_to_the_frame() -> None:

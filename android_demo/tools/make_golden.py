@@ -1,7 +1,7 @@
 """Write the golden files the Android demo's JVM core is tested against (``core/src/test/resources/golden``).
 
     PYTHONPATH=sdk:. python android_demo/tools/make_golden.py     (needs the cached BlazeFace model and
-                                                                   /work/shared/data/aflw2000_3d/images)
+                                                                   ../shared/data/aflw2000_3d/images)
 
 Every expected value is computed by the Python SDK (``sdk/denseface``); the Java tests must reproduce
 them (points to 1e-3 px, angles to 1e-3 degrees, pixels of resampled images to 1 grey level).
@@ -51,8 +51,9 @@ from denseface.infer import TFLiteModel, load_interpreter
 from denseface.pose import fit_similarity, head_pose, roll_from_eyes, rotation_from_angles
 from denseface.smooth import OneEuroFilter
 from denseface.topology import IBUG68, load_topology
+from train.data import AFLW2000
 
-IMAGES = Path("/work/shared/data/aflw2000_3d/images")
+IMAGES = AFLW2000 / "images"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "core" / "src" / "test" / "resources" / "golden"
 SEED = 20261125
 
