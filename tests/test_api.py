@@ -347,3 +347,22 @@ def test_nme_on_aflw2000_originals(shared_data):
         nme.append(float(nme_per_image(pred, gt["pts68"][i, :2].T[None].astype(np.float64))[0]))
     assert missed <= 5, f"{missed} of {len(chosen)} faces not detected"
     assert float(np.mean(nme)) < 5.0, f"mean NME {np.mean(nme):.2f} % over {len(nme)} faces"
+
+
+def test_tracking_crop_dead_band():
+    """The next crop stays put for sub-band motion (a still face's noise) and follows real motion."""
+    from denseface.api import TRACK_DEAD_BAND, next_tracking_crop, tracking_crop
+    from denseface.topology import load_topology
+
+    face = load_topology().mean_shape.astype(np.float32) * np.array([10.0, -10.0, 10.0], np.float32)
+    face[:, :2] += (320.0, 240.0)
+    current = tracking_crop(face)
+    side = current.size / current.scale  # frame pixels
+    nudged = face + np.array([0.5 * TRACK_DEAD_BAND * side, 0.0, 0.0], np.float32)
+    assert next_tracking_crop(current, nudged) is current
+    moved = face + np.array([2.0 * TRACK_DEAD_BAND * side, 0.0, 0.0], np.float32)
+    following = next_tracking_crop(current, moved)
+    assert following is not current
+    np.testing.assert_allclose(following.matrix, tracking_crop(moved).matrix)
+    grown = (face - face.mean(0)) * 1.1 + face.mean(0)  # 10 % larger: beyond the 3 % band
+    assert next_tracking_crop(current, grown) is not current

@@ -203,6 +203,10 @@ def landmark_case(detection, crop, raw: np.ndarray, dtype: str, scale: float, ze
         "similarity_shift": shift.tolist(),
         "box68": list(face.box),
         "tracking_matrix": tracking.matrix.reshape(-1).tolist(),
+        # the dead band from the detection crop, and from a tracking crop of the points moved by 1 px
+        "next_from_crop_matrix": api.next_tracking_crop(crop, points).matrix.reshape(-1).tolist(),
+        "next_from_nudged_matrix": api.next_tracking_crop(
+            api.tracking_crop(points + np.float32([1.0, 0.0, 0.0])), points).matrix.reshape(-1).tolist(),
         "looks_tracked": bool(api.looks_tracked(to_crop_points(dequantized))),
     }
 

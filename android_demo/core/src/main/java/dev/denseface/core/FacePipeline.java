@@ -68,6 +68,16 @@ public final class FacePipeline<F> {
     /** A tracked face whose 68-point box side falls below this (frame px) is lost. */
     public static final double MIN_FACE_PX = 8.0;
 
+    /**
+     * Dead band of the tracking crop (api.py's TRACK_DEAD_BAND): the next frame keeps the current crop
+     * unless the new one's centre moved more than this fraction of the crop side or its scale changed
+     * by more than this fraction (or its roll by {@link #TRACK_DEAD_BAND_DEG}).
+     */
+    public static final double TRACK_DEAD_BAND = 0.03;
+
+    /** Roll change, degrees, below which the tracking crop is kept. */
+    public static final double TRACK_DEAD_BAND_DEG = 3.0;
+
     private final Options options;
     private final HeadPose headPose;
     private List<Track> tracks = new ArrayList<>();
@@ -171,6 +181,31 @@ public final class FacePipeline<F> {
     }
 
     /**
+     * The crop for the next frame: {@link #trackingCrop}, or {@code current} when that one moved less
+     * than the dead band ({@link #TRACK_DEAD_BAND}, {@link #TRACK_DEAD_BAND_DEG}); api.next_tracking_crop.
+     */
+    public static CropTransform nextTrackingCrop(CropTransform current, float[] points) {
+        CropTransform proposed = trackingCrop(points);
+        float middle = (current.size() - 1) / 2.0f;
+        float[] a = proposed.toFrame(new float[] {middle, middle}, 2);
+        float[] b = current.toFrame(new float[] {middle, middle}, 2);
+        double shift = Math.hypot(a[0] - b[0], a[1] - b[1]);
+        double scaleChange = Math.abs(proposed.scale() / current.scale() - 1.0);
+        double rollChange = Math.abs(Math.IEEEremainder(cropRoll(proposed) - cropRoll(current), 2 * Math.PI));
+        if (shift <= TRACK_DEAD_BAND * current.size() / current.scale() && scaleChange <= TRACK_DEAD_BAND
+                && Math.toDegrees(rollChange) <= TRACK_DEAD_BAND_DEG) {
+            return current;
+        }
+        return proposed;
+    }
+
+    /** The rotation of a crop transform, radians. */
+    public static double cropRoll(CropTransform transform) {
+        double[] m = transform.matrix();
+        return Math.atan2(m[3], m[0]);
+    }
+
+    /**
      * Whether 520 × 3 points in crop pixels are framed as the crop rule frames a face (see
      * {@link #TRACK_SIDE_RANGE}, {@link #TRACK_MAX_SHIFT}); false also for non-finite points.
      */
@@ -251,7 +286,7 @@ public final class FacePipeline<F> {
                 continue; // track lost
             }
             Face face = makeFace(track.smoother.filter(points, timestampMs), track.score);
-            track.crop = trackingCrop(points);
+            track.crop = nextTrackingCrop(track.crop, points);
             track.box = face.box();
             faces.add(face);
             alive.add(track);

@@ -117,6 +117,15 @@ public class LandmarksGoldenTest {
             Face face = pipeline.makeFace(points, 0.9f);
             assertArrayEquals(floats(c.get("box68")), face.box(), PX);
             assertArrayEquals(doubles(c.get("tracking_matrix")), FacePipeline.trackingCrop(points).matrix(), 1e-6);
+            CropTransform crop = new CropTransform(doubles(c.get("crop_matrix")), (int) num(c.get("crop_size")));
+            assertArrayEquals(doubles(c.get("next_from_crop_matrix")),
+                    FacePipeline.nextTrackingCrop(crop, points).matrix(), 1e-6);
+            float[] nudged = points.clone();
+            for (int i = 0; i < nudged.length; i += 3) {
+                nudged[i] += 1.0f;
+            }
+            assertArrayEquals(doubles(c.get("next_from_nudged_matrix")),
+                    FacePipeline.nextTrackingCrop(FacePipeline.trackingCrop(nudged), points).matrix(), 1e-6);
             assertEquals(c.get("looks_tracked"), FacePipeline.looksTracked(packedFloats(c.get("crop_points"))));
         }
         Map<String, Object> lost = obj(golden.get("tracking_lost"));
