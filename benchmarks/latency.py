@@ -45,6 +45,7 @@ import numpy as np
 from benchmarks.common import (DEFAULT_OUT, float_model_beside, format_table, is_emulated, landmark_model,
                                load_warning, machine_info, percentiles, pyplot, save_png, write_json)
 from benchmarks.frames import aflw_frame, aflw_paths, moving_face_frames
+from denseface.cli import StageTimes
 
 OUR_STAGES = ("detect", "crop", "infer", "decode", "pose", "smooth")
 THEIR_STAGES = ("detect", "crop", "infer", "decode")
@@ -58,26 +59,16 @@ TARGET_MODEL_MS = 0.55
 
 # --- timing from outside ---------------------------------------------------------------------
 
-class StageClock:
-    """Accumulates the time spent in wrapped functions per stage, for the current frame."""
-
-    def __init__(self) -> None:
-        self.frame: dict[str, int] = {}
-
-    def wrap(self, stage: str, function: Callable) -> Callable:
-        """``function`` with its wall time added to ``stage`` on every call."""
-        def timed(*args, **kwargs):
-            start = time.perf_counter_ns()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.frame[stage] = self.frame.get(stage, 0) + time.perf_counter_ns() - start
-        return timed
+class StageClock(StageTimes):
+    """The CLI's stage timer (``denseface.cli.StageTimes``: wall time per stage of wrapped callables),
+    read and restarted once per frame."""
 
     def take(self) -> dict[str, float]:
         """This frame's per-stage milliseconds; starts the next frame."""
-        frame, self.frame = self.frame, {}
-        return {stage: ns / 1e6 for stage, ns in frame.items()}
+        frame = {stage: 1000.0 * seconds for stage, seconds in self.seconds.items()}
+        self.seconds.clear()
+        self.calls.clear()
+        return frame
 
 
 @contextlib.contextmanager
