@@ -114,16 +114,28 @@ def test_int8_model_matches_the_float_one(synthetic, df):
     assert np.abs(i8.points - f32.points).max() < 0.5 * crop_px
 
 
+def test_detection_roll_keeps_rolls_up_to_30_degrees():
+    from denseface.api import detection_roll
+
+    assert detection_roll(0.0) == 0.0
+    assert detection_roll(29.0) == 0.0
+    assert detection_roll(-30.0) == 0.0
+    assert detection_roll(40.0) == pytest.approx(10.0)
+    assert detection_roll(-120.0) == pytest.approx(-90.0)
+
+
 def test_detected_face_is_cropped_by_the_blazeface_rule_with_roll(df, photo):
+    from denseface.api import detection_roll
+
     (detection,) = df.detector.detect(photo)[:1]
     (face,) = df.landmarks(photo)
     assert face.score == pytest.approx(detection.score)
     roll = roll_from_eyes(detection.keypoints[0], detection.keypoints[1])
-    assert face.pose[2] == pytest.approx(roll, abs=0.1)  # the synthetic face is upright in the crop
+    assert face.pose[2] == pytest.approx(detection_roll(roll), abs=0.1)  # the synthetic face is upright in the crop
     height, width = photo.shape[:2]
-    rotation = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), 30.0, 1.0)  # 30° counter-clockwise
+    rotation = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), 70.0, 1.0)  # 70° counter-clockwise
     (rolled,) = DenseFace(model_path=df.model.path).landmarks(cv2.warpAffine(photo, rotation, (width, height)))
-    assert rolled.pose[2] - face.pose[2] == pytest.approx(30.0, abs=6.0)
+    assert rolled.pose[2] == pytest.approx(detection_roll(roll + 70.0), abs=6.0)  # ≈ 40°: the part beyond 30°
 
 
 def test_detection_crop_turns_the_box_shift_with_the_roll():
@@ -136,9 +148,11 @@ def test_detection_crop_turns_the_box_shift_with_the_roll():
     keypoints[0], keypoints[1] = (150.0, 160.0), (150.0, 110.0)  # left eye straight above the right: roll 90°
     crop = detection_crop(Detection(box=box, score=0.9, keypoints=keypoints))
     dx, dy, k = BOX_CONVENTIONS["blazeface"]
+    a = np.radians(60.0)  # the crop removes the roll beyond 30°
     centre = crop.to_frame(np.array([[59.5, 59.5]]))[0]
-    # the face's "down" is image +x when it is rolled 90° counter-clockwise
-    np.testing.assert_allclose(centre, (150.0 + 100.0 * dy, 150.0 - 100.0 * dx), atol=1e-3)
+    # the face's axes in the image (y down) rolled by a counter-clockwise: right (cos, -sin), down (sin, cos)
+    expected = (150.0 + 100.0 * (dx * np.cos(a) + dy * np.sin(a)), 150.0 + 100.0 * (-dx * np.sin(a) + dy * np.cos(a)))
+    np.testing.assert_allclose(centre, expected, atol=1e-3)
     assert crop.scale == pytest.approx(MODEL_INPUT / (100.0 * k * LANDMARK_BOX_SCALE))
 
 

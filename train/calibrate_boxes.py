@@ -1,19 +1,25 @@
-"""Calibrate the "blazeface" box convention of ``denseface.crop.BOX_CONVENTIONS`` on training faces.
+"""Calibrate the "blazeface" box convention of ``denseface.crop.BOX_CONVENTIONS`` and the detection
+crop's roll rule on the validation split of the training set (yaw-balanced renders with exact labels).
 
-    python -m train.calibrate_boxes [--teacher ~/.cache/denseface/teacher/lfw.npz] [--n 2000] [--seed 0]
+    python -m train.calibrate_boxes [--data ~/.cache/denseface/dataset] [--model M.tflite] [--json OUT]
 
-Uses LFW only (training data): for a random subset of the faces the teacher found, the ICT model is
-fitted to the teacher's 468 points (``train.fit.fit_face``; rejected fits are skipped) and our 68
-points are taken on the fitted mesh (``train.ict.topology_points``). For each face it compares
-the square box of those 68 points (``denseface.crop.landmark_square``: centre c68, side S68) with the
-short-range BlazeFace box the teacher ran on (centre cb, side Sb = its longer side):
+Each validation row (held-out LFW identities; AFLW2000-3D is never used) is a 128×128 crop with its
+520 labelled points. It is placed in the middle of a 256×256 mid-grey canvas (so the face covers about
+a third of the frame, as a selfie does) and run through the SDK's short-range BlazeFace. For the
+first detection, against the square box of the label's 68 points (``denseface.crop.landmark_square``:
+centre c68, side S68) and the detection's box (centre cb, side Sb = its longer side):
 
     dx = (c68x − cbx) / Sb,   dy = (c68y − cby) / Sb,   k = S68 / Sb.
 
-The convention's constants are the medians (dx, dy, k). The spread that remains after applying them
-(the jitter the trainer should cover so that the model works from a detector box) is reported as
-5–95 % ranges of the residual centre shift in units of the 68-point side, ``(c68 − ĉ) / S68`` with
-ĉ = cb + (dx, dy)·Sb, and of the residual scale ``S68 / (k·Sb)``.
+The convention's constants are the means over the three |yaw| bins [0,30], (30,60], >60 of each bin's
+median (so that the large-yaw views weigh as much as the frontal ones, as in the benchmark's balanced
+mean). The residual after them (what the trainer's box jitter must cover) is reported per bin as
+5–95 % ranges of ``(c68 − ĉ) / S68`` with ĉ = cb + (dx, dy)·Sb and of ``S68 / (k·Sb)``.
+
+The roll of BlazeFace's eye keypoints is compared with the labels' (the line of iBUG points 36 → 45)
+per yaw bin. With ``--model`` the landmark model is also run on the detection crops made with each
+roll rule of ``ROLL_RULES`` and the validation NME (68 points in 2-D over √(w·h) of the
+label's 68-point box, %) is printed per yaw bin, to choose the SDK's rule on validation data.
 """
 from __future__ import annotations
 
@@ -23,11 +29,26 @@ from pathlib import Path
 
 import numpy as np
 
-from denseface.crop import landmark_square
+from denseface.api import load_landmark_model
+from denseface.crop import crop_from_box, landmark_square
+from denseface.decode import decode
+from denseface.detect import FaceDetector
+from denseface.pose import roll_from_eyes
 from denseface.topology import IBUG68
-from train.data import CACHE, require
-from train.fit import fit_face, reject_reason
-from train.ict import topology_points
+from train.data import CACHE
+from train.metrics import nme_per_image
+from train.train import VAL_SPLIT, load_dataset
+
+CANVAS = 256  # px: the frame each 128-px validation crop is placed in
+CANVAS_GREY = 127
+YAW_BINS = ((0.0, 30.0), (30.0, 60.0), (60.0, 180.0))
+# Candidate rules for the detection crop's roll (degrees) from the eye keypoints' roll r: the eye
+# line as it is, none (the model is trained with rotations up to ±45°), or only the part beyond ±30°.
+ROLL_RULES = {
+    "eyes": lambda r: r,
+    "none": lambda r: 0.0,
+    "beyond_30": lambda r: r - float(np.clip(r, -30.0, 30.0)),
+}
 
 
 def box_measurements(points68: np.ndarray, det_boxes: np.ndarray) -> np.ndarray:
@@ -48,39 +69,91 @@ def residuals(measured: np.ndarray, convention: np.ndarray) -> np.ndarray:
                      measured[:, 2] / k], axis=1)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--teacher", type=Path, default=CACHE / "teacher" / "lfw.npz",
-                        help="teacher outputs on LFW (train.teacher's .npz, with det_box)")
-    parser.add_argument("--n", type=int, default=2000, help="faces sampled (without replacement)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
-    parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
-    args = parser.parse_args()
+def yaw_bin_masks(yaw_deg: np.ndarray) -> list[np.ndarray]:
+    """Boolean masks of the three |yaw| bins [0,30], (30,60], >60."""
+    a = np.abs(yaw_deg)
+    return [(a <= hi) & ((a > lo) if lo else True) for lo, hi in YAW_BINS]
 
-    teacher = np.load(require(args.teacher))
-    found = np.flatnonzero(teacher["found"])
-    chosen = np.sort(np.random.default_rng(args.seed).choice(found, min(args.n, len(found)), replace=False))
-    points68, boxes, rejected = [], [], 0
-    for i in chosen:
-        fit = fit_face(teacher["points468"][i])
-        if reject_reason(fit, teacher["points468"][i]) is not None:
-            rejected += 1
+
+def in_canvas(crop: np.ndarray) -> tuple[np.ndarray, float]:
+    """(CANVAS, CANVAS, 3) frame with ``crop`` in its middle, and the crop's offset in the frame, px."""
+    offset = (CANVAS - crop.shape[0]) // 2
+    frame = np.full((CANVAS, CANVAS, 3), CANVAS_GREY, np.uint8)
+    frame[offset:offset + crop.shape[0], offset:offset + crop.shape[1]] = crop
+    return frame, float(offset)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=CACHE / "dataset", help="dataset directory (train.build_dataset)")
+    parser.add_argument("--model", type=Path, default=None, help="landmark .tflite: also compare the roll rules")
+    parser.add_argument("--limit", type=int, default=None, help="use at most this many validation rows")
+    parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    args = parser.parse_args(argv)
+
+    samples = load_dataset(args.data, VAL_SPLIT, args.limit)
+    detector = FaceDetector()
+    model = None if args.model is None else load_landmark_model(args.model)
+    rows, found_yaw, found_view, label_xy, det_roll, label_roll = [], [], [], [], [], []
+    preds: dict[str, list[np.ndarray]] = {rule: [] for rule in ROLL_RULES}
+    for image, points, yaw, view in zip(samples.images, samples.points, samples.yaw, samples.view):
+        frame, offset = in_canvas(image)
+        detections = detector.detect(frame)
+        if not detections:
             continue
-        points68.append(topology_points(fit.vertices)[IBUG68, :2])
-        boxes.append(teacher["det_box"][i])
-    measured = box_measurements(np.asarray(points68), np.asarray(boxes))
-    convention = np.median(measured, axis=0)
+        det = detections[0]
+        xy = points[IBUG68, :2] + offset
+        rows.append(box_measurements(xy[None], np.asarray(det.box)[None])[0])
+        found_yaw.append(yaw)
+        found_view.append(view)
+        label_xy.append(xy)
+        det_roll.append(roll_from_eyes(det.keypoints[0], det.keypoints[1]))
+        label_roll.append(roll_from_eyes(xy[36], xy[45]))
+        if model is not None:
+            for rule, roll_of in ROLL_RULES.items():
+                crop = crop_from_box(det.box, "blazeface", roll_deg=roll_of(det_roll[-1]))
+                x = crop.warp(frame)[None]
+                out = model.run(x if model.input_dtype == np.uint8 else x.astype(np.float32))[0].reshape(-1)
+                preds[rule].append(decode(out, crop)[IBUG68, :2])
+    measured, yaw = np.asarray(rows), np.asarray(found_yaw)
+    masks = yaw_bin_masks(yaw)
+    convention = np.mean([np.median(measured[m], axis=0) for m in masks], axis=0)
     res = residuals(measured, convention)
-    lo, hi = np.percentile(res, [5, 95], axis=0)
-    print(f"LFW faces used: {len(measured)} of {len(chosen)} sampled ({rejected} fits rejected)")
-    print(f"blazeface convention (median): dx={convention[0]:+.4f}  dy={convention[1]:+.4f}  k={convention[2]:.4f}")
-    print(f"residual shift x / S68, 5-95%: [{lo[0]:+.4f}, {hi[0]:+.4f}]")
-    print(f"residual shift y / S68, 5-95%: [{lo[1]:+.4f}, {hi[1]:+.4f}]")
-    print(f"residual scale S68/(k·Sb), 5-95%: [{lo[2]:.4f}, {hi[2]:.4f}]")
+    roll_error = np.abs(np.asarray(det_roll) - np.asarray(label_roll))
+
+    print(f"validation rows: {len(samples)}, detected: {len(measured)} "
+          f"(per |yaw| bin {[int(m.sum()) for m in masks]} of "
+          f"{[int(m.sum()) for m in yaw_bin_masks(samples.yaw)]})")
+    print(f"blazeface convention (mean of the bins' medians): dx={convention[0]:+.4f}  dy={convention[1]:+.4f}  "
+          f"k={convention[2]:.4f}")
+    report: dict[str, object] = {"rows": len(samples), "detected": len(measured), "convention": convention.tolist(),
+                                 "bins": []}
+    for (lo, hi), m in zip(YAW_BINS, masks):
+        med = np.median(measured[m], axis=0)
+        p5, p95 = np.percentile(res[m], [5, 95], axis=0)
+        line = {"yaw": [lo, hi], "n": int(m.sum()), "median": med.tolist(), "residual_p5": p5.tolist(),
+                "residual_p95": p95.tolist(), "eye_roll_error_median_deg": float(np.median(roll_error[m])),
+                "eye_roll_error_p90_deg": float(np.percentile(roll_error[m], 90))}
+        print(f"|yaw| {lo:.0f}-{hi:.0f} (n={line['n']}): median dx={med[0]:+.4f} dy={med[1]:+.4f} k={med[2]:.4f}; "
+              f"residual 5-95% x [{p5[0]:+.3f}, {p95[0]:+.3f}] y [{p5[1]:+.3f}, {p95[1]:+.3f}] "
+              f"scale [{p5[2]:.3f}, {p95[2]:.3f}]; eye-keypoint roll error median "
+              f"{line['eye_roll_error_median_deg']:.1f}°, p90 {line['eye_roll_error_p90_deg']:.1f}°")
+        report["bins"].append(line)
+    photos = np.asarray(found_view) == 0
+    med = np.median(measured[photos], axis=0)
+    report["photos_median"] = med.tolist()
+    print(f"photos only (view 0, n={int(photos.sum())}): median dx={med[0]:+.4f} dy={med[1]:+.4f} k={med[2]:.4f}")
+    if model is not None:
+        gt = np.asarray(label_xy)
+        report["roll_rules_nme"] = {}
+        for rule, pred in preds.items():
+            nme = nme_per_image(np.asarray(pred), gt)
+            bins = [float(nme[m].mean()) for m in masks]
+            report["roll_rules_nme"][rule] = {"bins": bins, "balanced": float(np.mean(bins))}
+            print(f"roll rule {rule!r}: validation NME by |yaw| bin " + " / ".join(f"{b:.2f}" for b in bins)
+                  + f" -> balanced {np.mean(bins):.2f}")
     if args.json:
-        args.json.write_text(json.dumps({
-            "n": len(measured), "rejected": rejected, "convention": convention.tolist(),
-            "residual_p5": lo.tolist(), "residual_p95": hi.tolist()}, indent=1))
+        args.json.write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

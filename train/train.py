@@ -39,7 +39,7 @@ WARMUP_EPOCHS = 1.0  # linear warm-up from 0, then cosine decay to 0 at the last
 WEIGHT_DECAY = 1e-2  # AdamW's decoupled decay (× learning rate per step); not on biases or BatchNorm
 LOSS = "hybrid"
 TRAIN_SPLIT, VAL_SPLIT = 0, 1
-SHARD_FIELDS = ("images", "points", "yaw")
+SHARD_FIELDS = ("images", "points", "yaw", "view")
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,13 @@ class Samples:
 
     images: (N, 128, 128, 3) uint8 RGB crops. points: (N, 520, 3) float32 in the crop's pixels
     (x right, y down, pixel centres at integers, z towards the camera relative to the mean depth).
-    yaw: (N,) float32 degrees.
+    yaw: (N,) float32 degrees. view: (N,) int16, 0 for the photo itself, > 0 for rendered views.
     """
 
     images: np.ndarray
     points: np.ndarray
     yaw: np.ndarray
+    view: np.ndarray
 
     def __len__(self) -> int:
         return len(self.images)

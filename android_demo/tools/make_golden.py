@@ -258,7 +258,7 @@ def crop_golden() -> dict:
     points2 = rng.uniform(-50, 450, (20, 2))
     eyes = [(rng.uniform(0, 500, 2), rng.uniform(0, 500, 2)) for _ in range(6)]
     return {
-        "made_by": "denseface.crop and denseface.pose.roll_from_eyes",
+        "made_by": "denseface.crop, denseface.pose.roll_from_eyes and denseface.api.detection_roll",
         "conventions": {k: list(v) for k, v in BOX_CONVENTIONS.items()},
         "model_input": MODEL_INPUT, "landmark_box_scale": LANDMARK_BOX_SCALE,
         "square_cases": square_cases, "landmark_cases": landmark_cases,
@@ -269,6 +269,8 @@ def crop_golden() -> dict:
                       "points2": flat(points2), "to_crop2": flat(transform.to_crop(points2)),
                       "to_frame2": flat(transform.to_frame(points2))},
         "roll_from_eyes": [{"right": r.tolist(), "left": l.tolist(), "roll": roll_from_eyes(r, l)} for r, l in eyes],
+        "detection_roll": [{"eye_roll": r, "crop_roll": api.detection_roll(r)}
+                           for r in (-170.0, -75.0, -30.0, -12.5, 0.0, 29.9, 44.0, 90.0)],
     }
 
 

@@ -21,6 +21,11 @@ HOST_PYTHON="${HOST_PYTHON:-python3}"
 SUITE=bookworm            # its python3 is 3.11, which the aarch64 wheels below are fetched for
 PYVER=3.11
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
+# The emulated CPU. qemu's default ("max") advertises every ISA extension it knows (SVE, SME, i8mm...),
+# which no Raspberry Pi has, and XNNPACK then picks kernels for them; under qemu 7.2 those gave int8
+# outputs far from x86's (up to 244 of 256 steps) while cortex-a72 and cortex-a76 match x86 bit for bit.
+# So emulate the Pi's own core: cortex-a72 (Pi 4) by default, QEMU_CPU=cortex-a76 for a Pi 5.
+QEMU_CPU="${QEMU_CPU:-cortex-a72}"
 SDK_TESTS="tests/test_api.py tests/test_cli.py tests/test_crop.py tests/test_detect.py tests/test_draw.py tests/test_infer.py tests/test_pose.py tests/test_smooth.py tests/test_topology.py"
 # training-side tests in test_topology.py (they rebuild the topology: scipy, numba, the ICT model)
 TRAIN_SIDE="--deselect tests/test_topology.py::test_rebuild_is_deterministic_and_matches_the_shipped_asset
@@ -55,7 +60,7 @@ else
     echo "binfmt_misc unavailable: running qemu explicitly; tests that start subprocesses are deselected"
 fi
 arm() {  # run a command inside the arm64 root with a clean environment
-    env -i HOME=/root PATH=/opt/venv/bin:/usr/bin:/bin LANG=C.UTF-8 DENSEFACE_EMULATED=1 \
+    env -i HOME=/root PATH=/opt/venv/bin:/usr/bin:/bin LANG=C.UTF-8 DENSEFACE_EMULATED=1 QEMU_CPU="$QEMU_CPU" \
         /usr/sbin/chroot "$ROOT" $QEMU "$@"
 }
 

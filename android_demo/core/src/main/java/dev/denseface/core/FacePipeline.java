@@ -78,6 +78,12 @@ public final class FacePipeline<F> {
     /** Roll change, degrees, below which the tracking crop is kept. */
     public static final double TRACK_DEAD_BAND_DEG = 3.0;
 
+    /**
+     * The detection crop keeps rolls of BlazeFace's eye line up to this many degrees (api.py's
+     * DETECTION_FREE_ROLL_DEG: the eye keypoints' roll is unreliable off-frontal).
+     */
+    public static final double DETECTION_FREE_ROLL_DEG = 30.0;
+
     private final Options options;
     private final HeadPose headPose;
     private List<Track> tracks = new ArrayList<>();
@@ -162,13 +168,21 @@ public final class FacePipeline<F> {
     }
 
     /**
-     * The model's crop for a BlazeFace detection: its box ("blazeface" convention), rolled by the
-     * angle of its eye keypoints.
+     * The roll (degrees) the detection crop removes given the eye keypoints' roll: only the part
+     * beyond ±{@link #DETECTION_FREE_ROLL_DEG} (api.py's detection_roll).
+     */
+    public static double detectionRoll(double eyeRollDeg) {
+        return eyeRollDeg - Math.min(Math.max(eyeRollDeg, -DETECTION_FREE_ROLL_DEG), DETECTION_FREE_ROLL_DEG);
+    }
+
+    /**
+     * The model's crop for a BlazeFace detection: its box ("blazeface" convention), rolled by
+     * {@link #detectionRoll} of the angle of its eye keypoints.
      */
     public static CropTransform detectionCrop(Detection detection) {
         double roll = HeadPose.rollFromEyes(detection.keypointX(0), detection.keypointY(0),
                 detection.keypointX(1), detection.keypointY(1));
-        return Crop.cropFromBox(detection.box(), "blazeface", Crop.MODEL_INPUT, roll);
+        return Crop.cropFromBox(detection.box(), "blazeface", Crop.MODEL_INPUT, detectionRoll(roll));
     }
 
     /**

@@ -8,7 +8,7 @@ import java.util.Map;
 import org.junit.BeforeClass;
 import org.junit.Test;
 
-/** The crop rule against golden/crop.json (denseface.crop and pose.roll_from_eyes). */
+/** The crop rule against golden/crop.json (denseface.crop, pose.roll_from_eyes, api.detection_roll). */
 public class CropGoldenTest {
 
     private static Map<String, Object> golden;
@@ -81,6 +81,14 @@ public class CropGoldenTest {
             Map<String, Object> c = obj(o);
             double[] right = doubles(c.get("right")), left = doubles(c.get("left"));
             assertEquals(num(c.get("roll")), HeadPose.rollFromEyes(right[0], right[1], left[0], left[1]), 1e-9);
+        }
+    }
+
+    @Test
+    public void detectionRollIsTheSdks() {
+        for (Object o : list(golden.get("detection_roll"))) {
+            Map<String, Object> c = obj(o);
+            assertEquals(num(c.get("crop_roll")), FacePipeline.detectionRoll(num(c.get("eye_roll"))), 1e-9);
         }
     }
 
