@@ -114,14 +114,14 @@ def test_int8_model_matches_the_float_one(synthetic, df):
     assert np.abs(i8.points - f32.points).max() < 0.5 * crop_px
 
 
-def test_detection_roll_keeps_rolls_up_to_30_degrees():
+def test_detection_roll_keeps_rolls_up_to_45_degrees():
     from denseface.api import detection_roll
 
     assert detection_roll(0.0) == 0.0
-    assert detection_roll(29.0) == 0.0
-    assert detection_roll(-30.0) == 0.0
-    assert detection_roll(40.0) == pytest.approx(10.0)
-    assert detection_roll(-120.0) == pytest.approx(-90.0)
+    assert detection_roll(44.0) == 0.0
+    assert detection_roll(-45.0) == 0.0
+    assert detection_roll(55.0) == pytest.approx(10.0)
+    assert detection_roll(-135.0) == pytest.approx(-90.0)
 
 
 def test_detected_face_is_cropped_by_the_blazeface_rule_with_roll(df, photo):
@@ -135,7 +135,7 @@ def test_detected_face_is_cropped_by_the_blazeface_rule_with_roll(df, photo):
     height, width = photo.shape[:2]
     rotation = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), 70.0, 1.0)  # 70° counter-clockwise
     (rolled,) = DenseFace(model_path=df.model.path).landmarks(cv2.warpAffine(photo, rotation, (width, height)))
-    assert rolled.pose[2] == pytest.approx(detection_roll(roll + 70.0), abs=6.0)  # ≈ 40°: the part beyond 30°
+    assert rolled.pose[2] == pytest.approx(detection_roll(roll + 70.0), abs=6.0)  # ≈ 25°: the part beyond 45°
 
 
 def test_detection_crop_turns_the_box_shift_with_the_roll():
@@ -148,7 +148,7 @@ def test_detection_crop_turns_the_box_shift_with_the_roll():
     keypoints[0], keypoints[1] = (150.0, 160.0), (150.0, 110.0)  # left eye straight above the right: roll 90°
     crop = detection_crop(Detection(box=box, score=0.9, keypoints=keypoints))
     dx, dy, k = BOX_CONVENTIONS["blazeface"]
-    a = np.radians(60.0)  # the crop removes the roll beyond 30°
+    a = np.radians(45.0)  # the crop removes the roll beyond 45°
     centre = crop.to_frame(np.array([[59.5, 59.5]]))[0]
     # the face's axes in the image (y down) rolled by a counter-clockwise: right (cos, -sin), down (sin, cos)
     expected = (150.0 + 100.0 * (dx * np.cos(a) + dy * np.sin(a)), 150.0 + 100.0 * (-dx * np.sin(a) + dy * np.cos(a)))

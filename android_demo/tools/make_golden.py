@@ -270,7 +270,7 @@ def crop_golden() -> dict:
                       "to_frame2": flat(transform.to_frame(points2))},
         "roll_from_eyes": [{"right": r.tolist(), "left": l.tolist(), "roll": roll_from_eyes(r, l)} for r, l in eyes],
         "detection_roll": [{"eye_roll": r, "crop_roll": api.detection_roll(r)}
-                           for r in (-170.0, -75.0, -30.0, -12.5, 0.0, 29.9, 44.0, 90.0)],
+                           for r in (-170.0, -75.0, -45.0, -12.5, 0.0, 44.9, 52.0, 90.0)],
     }
 
 

@@ -33,7 +33,7 @@ public final class Crop {
         Map<String, double[]> conventions = new LinkedHashMap<>(); // not Map.of: Android before API 30 lacks it
         conventions.put("landmarks68", new double[] {0.0, 0.0, 1.0});
         conventions.put("square", new double[] {0.0, 0.0, 1.0});
-        conventions.put("blazeface", new double[] {-0.0048, 0.0362, 1.0051});
+        conventions.put("blazeface", new double[] {-0.0052, 0.0442, 0.9520});
         BOX_CONVENTIONS = Collections.unmodifiableMap(conventions);
     }
 

@@ -80,9 +80,10 @@ public final class FacePipeline<F> {
 
     /**
      * The detection crop keeps rolls of BlazeFace's eye line up to this many degrees (api.py's
-     * DETECTION_FREE_ROLL_DEG: the eye keypoints' roll is unreliable off-frontal).
+     * DETECTION_FREE_ROLL_DEG, the model's trained rotation range: the eye keypoints' roll is unreliable
+     * off-frontal).
      */
-    public static final double DETECTION_FREE_ROLL_DEG = 30.0;
+    public static final double DETECTION_FREE_ROLL_DEG = 45.0;
 
     private final Options options;
     private final HeadPose headPose;
