@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from denseface.api import load_landmark_model
+from denseface.api import DenseFace
 from denseface.crop import crop_from_box, landmark_square
 from denseface.decode import decode
 from denseface.detect import FaceDetector
@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     samples = load_dataset(args.data, VAL_SPLIT, args.limit)
-    detector = FaceDetector()
-    model = None if args.model is None else load_landmark_model(args.model)
+    sdk = None if args.model is None else DenseFace(model_path=args.model)
+    detector = FaceDetector() if sdk is None else sdk.detector
     rows, found_yaw, found_view, label_xy, det_roll, label_roll = [], [], [], [], [], []
     preds: dict[str, list[np.ndarray]] = {rule: [] for rule in ROLL_RULES}
     for image, points, yaw, view in zip(samples.images, samples.points, samples.yaw, samples.view):
@@ -113,12 +113,10 @@ def main(argv: list[str] | None = None) -> None:
         label_xy.append(xy)
         det_roll.append(roll_from_eyes(det.keypoints[0], det.keypoints[1]))
         label_roll.append(roll_from_eyes(xy[36], xy[45]))
-        if model is not None:
+        if sdk is not None:
             for rule, roll_of in ROLL_RULES.items():
                 crop = crop_from_box(det.box, "blazeface", roll_deg=roll_of(det_roll[-1]))
-                x = crop.warp(frame)[None]
-                out = model.run(x if model.input_dtype == np.uint8 else x.astype(np.float32))[0].reshape(-1)
-                preds[rule].append(decode(out, crop)[IBUG68, :2])
+                preds[rule].append(decode(sdk.infer(crop.warp(frame)), crop)[IBUG68, :2])
     measured, yaw = np.asarray(rows), np.asarray(found_yaw)
     masks = yaw_bin_masks(yaw)
     photos = np.asarray(found_view) == 0
@@ -144,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
               f"scale [{p5[2]:.3f}, {p95[2]:.3f}]; eye-keypoint roll error median "
               f"{line['eye_roll_error_median_deg']:.1f}°, p90 {line['eye_roll_error_p90_deg']:.1f}°")
         report["bins"].append(line)
-    if model is not None:
+    if sdk is not None:
         gt = np.asarray(label_xy)
         report["roll_rules_nme"] = {}
         for rule, pred in preds.items():
