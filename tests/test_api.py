@@ -19,7 +19,7 @@ import pytest
 
 from denseface import DenseFace, DenseFaceOptions, RunningMode
 from denseface.api import BUNDLED_MODEL, bundled_model_path
-from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT, box_to_square, landmark_square
+from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT, SNAP_PX, box_to_square, landmark_square
 from denseface.fetch import detector_path
 from denseface.pose import roll_from_eyes
 from train.data import AFLW2000
@@ -64,8 +64,9 @@ def gray(height: int = 480, width: int = 640, value: int = 128) -> np.ndarray:
 def test_caller_box_comes_back_as_the_68_point_square(df):
     (face,) = df.landmarks(gray(), faces=[(200.0, 150.0, 300.0, 270.0)])
     centre, side = landmark_square(face.points68[:, :2])
-    np.testing.assert_allclose(centre, (250.0, 210.0), atol=1e-2)
-    assert side == pytest.approx(120.0, abs=1e-2)
+    # the crop's side is snapped to 1/16 px (crop.SNAP_PX): the points keep the box to a few hundredths
+    np.testing.assert_allclose(centre, (250.0, 210.0), atol=SNAP_PX)
+    assert side == pytest.approx(120.0, abs=SNAP_PX)
     assert face.points.shape == (520, 3) and face.points.dtype == np.float32
     assert face.points68.shape == (68, 3)
     assert abs(float(face.points[:, 2].mean())) < 1e-3  # relative depth
@@ -88,8 +89,8 @@ def test_other_conventions_use_box_to_square(df, convention):
     (face,) = df.landmarks(gray(), faces=[box], box_convention=convention)
     centre, side = landmark_square(face.points68[:, :2])
     want_centre, want_side = box_to_square(box, convention)
-    np.testing.assert_allclose(centre, want_centre, atol=1e-2)
-    assert side == pytest.approx(want_side, abs=1e-2)
+    np.testing.assert_allclose(centre, want_centre, atol=SNAP_PX)
+    assert side == pytest.approx(want_side, abs=SNAP_PX)
 
 
 def test_crop_content_and_colour_order_reach_the_model(synthetic):
@@ -152,8 +153,8 @@ def test_detection_crop_turns_the_box_shift_with_the_roll():
     centre = crop.to_frame(np.array([[59.5, 59.5]]))[0]
     # the face's axes in the image (y down) rolled by a counter-clockwise: right (cos, -sin), down (sin, cos)
     expected = (150.0 + 100.0 * (dx * np.cos(a) + dy * np.sin(a)), 150.0 + 100.0 * (-dx * np.sin(a) + dy * np.cos(a)))
-    np.testing.assert_allclose(centre, expected, atol=1e-3)
-    assert crop.scale == pytest.approx(MODEL_INPUT / (100.0 * k * LANDMARK_BOX_SCALE))
+    np.testing.assert_allclose(centre, expected, atol=SNAP_PX / 2)  # crops are snapped to 1/16 px
+    assert MODEL_INPUT / crop.scale == pytest.approx(100.0 * k * LANDMARK_BOX_SCALE, abs=SNAP_PX / 2)
 
 
 def test_blank_frame_has_no_face(df):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from denseface.crop import crop_from_box, crop_from_landmarks, square_transform
+from denseface.crop import SNAP_PX, crop_from_box, crop_from_landmarks, square_transform
 
 
 def test_square_maps_onto_the_crop_edges():
@@ -40,7 +40,8 @@ def test_warp_places_a_pixel_where_to_crop_says():
 def test_landmark_rule_is_3ddfas():
     pts = np.array([[10.0, 20.0], [50.0, 20.0], [30.0, 100.0]])  # box 40×80 → square side 80, ×√2
     t = crop_from_landmarks(pts, size=120)
-    assert t.scale == pytest.approx(120 / (80 * np.sqrt(2)))
+    snapped_side = 113.125  # 80·√2 = 113.137 rounded to a multiple of 1/16 px
+    assert t.scale == pytest.approx(120 / snapped_side)
     np.testing.assert_allclose(t.to_crop(np.array([[30.0, 60.0]])), [[59.5, 59.5]], atol=1e-5)
 
 
@@ -53,3 +54,49 @@ def test_degenerate_boxes_are_rejected(box):
 def test_unknown_convention_is_rejected():
     with pytest.raises(ValueError, match="unknown box convention"):
         crop_from_box((0, 0, 10, 10), "yolo")
+
+
+def _reference_warp(frame: np.ndarray, inverse: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear sampling written out per pixel: position rounded to 1/32 px, integer weights, black outside."""
+    height, width = frame.shape[:2]
+    out = np.zeros((size, size, frame.shape[2]), np.uint8)
+    for v in range(size):
+        for u in range(size):
+            x = int(round(float(inverse[0] @ [u, v, 1]) * 32))
+            y = int(round(float(inverse[1] @ [u, v, 1]) * 32))
+            total = np.zeros(frame.shape[2], np.int64)
+            for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
+                px, py = x // 32 + dx, y // 32 + dy
+                wx = x % 32 if dx else 32 - x % 32
+                wy = y % 32 if dy else 32 - y % 32
+                if 0 <= px < width and 0 <= py < height:
+                    total += wx * wy * frame[py, px].astype(np.int64)
+            out[v, u] = (total + 512) // 1024
+    return out
+
+
+def test_warp_is_integer_bilinear_at_1_32_px():
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (70, 90, 3), np.uint8)
+    t = square_transform(center=(80.3, 12.9), side=61.7, size=40, roll_deg=23.0)  # partly outside the frame
+    expected = _reference_warp(frame, t.inverse, 40)
+    crop = t.warp(frame)
+    assert (expected == 0).all(axis=2).sum() > 100  # the border is exercised
+    np.testing.assert_array_equal(crop, expected)
+
+
+def test_inverse_is_the_inverse():
+    t = square_transform(center=(321.0, 222.0), side=173.0, size=128, roll_deg=-17.0)
+    product = np.vstack([t.matrix, [0, 0, 1]]) @ np.vstack([t.inverse, [0, 0, 1]])
+    np.testing.assert_allclose(product, np.eye(3), atol=1e-12)
+
+
+def test_crop_is_snapped_so_last_bit_noise_does_not_move_it():
+    box = (100.0, 80.0, 220.0, 210.0)
+    t = crop_from_box(box, "landmarks68")
+    noisy = crop_from_box(tuple(v + 3e-5 for v in box), "landmarks68", roll_deg=1e-4)
+    np.testing.assert_array_equal(noisy.matrix, t.matrix)
+    # the snapped crop is within half a grid step of the exact one: centre (160, 145), side 130·√2
+    centre = t.to_frame(np.array([[59.5, 59.5]]))[0]
+    np.testing.assert_allclose(centre, (160.0, 145.0), atol=1e-4)  # on the grid already
+    assert 120 / t.scale == pytest.approx(130 * np.sqrt(2), abs=SNAP_PX / 2)

@@ -173,7 +173,7 @@ def train(args: argparse.Namespace) -> keras.callbacks.History:
 
     train_samples = load_dataset(args.data, TRAIN_SPLIT, args.max_train)
     val_samples = load_dataset(args.data, VAL_SPLIT, args.max_val)
-    config = AugmentConfig()
+    config = AugmentConfig(side_range=(args.box_side[0], args.box_side[1]), shift=args.box_shift)
     train_ds = make_pipeline(train_samples, args.batch, True, config)
     val_ds = make_pipeline(val_samples, args.batch, False, config)
 
@@ -229,6 +229,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-val", type=int, default=None, help="use at most this many validation rows")
     parser.add_argument("--no-mixed-precision", action="store_true",
                         help="train in float32 instead of the mixed_bfloat16 policy")
+    parser.add_argument("--box-shift", type=float, default=AugmentConfig.shift,
+                        help="box jitter: the crop centre moves by up to this fraction of the crop side")
+    parser.add_argument("--box-side", type=float, nargs=2, default=AugmentConfig.side_range, metavar=("LO", "HI"),
+                        help="box jitter: the crop side relative to the model's crop is uniform in [LO, HI]")
     parser.add_argument("--init", type=Path, default=None,
                         help="a .keras model whose weights start this run (e.g. an earlier run's last.keras)")
     parser.add_argument("--resume", action="store_true",

@@ -22,10 +22,11 @@ Which path made each file:
   several rolls, ``crop_from_landmarks``, ``CropTransform.to_crop`` / ``to_frame`` of seeded points,
   and ``pose.roll_from_eyes``.
 * ``smooth.json``: ``smooth.OneEuroFilter`` on seeded random walks with irregular timestamps and a reset.
-* ``images.json``: ``CropTransform.warp`` (cv2.warpAffine, bilinear, black border) and
-  ``Letterbox.apply`` (cv2.resize INTER_AREA when shrinking, INTER_LINEAR when enlarging) of a small
-  downscaled AFLW2000-3D photo. OpenCV 5 warps in floating point (the Java port matches it to 1 grey
-  level); OpenCV 4 quantizes sample positions to 1/32 px, so the test allows 4 levels for its goldens.
+* ``images.json``: ``CropTransform.warp`` (integer bilinear at 1/32-px positions, black border; the
+  Java port must match it byte for byte), once inside the frame and once reaching beyond its border,
+  and ``Letterbox.apply`` (cv2.resize INTER_AREA when shrinking, INTER_LINEAR when enlarging; OpenCV 5
+  resizes in floating point and the Java port matches it to 1 grey level) of a small downscaled
+  AFLW2000-3D photo.
 
 Arrays are stored as {"dtype", "shape", "base64"} (little-endian raw bytes, exact); scalars and short
 lists as JSON numbers (Python's repr: exact float64).
@@ -297,15 +298,18 @@ def smooth_golden() -> dict:
 def images_golden() -> dict:
     source = cv2.resize(load_rgb("image00008.jpg"), (120, 90), interpolation=cv2.INTER_AREA)
     warp = square_transform((61.0, 40.5), 70.0, 64, -15.0)
+    beyond = square_transform((101.3, 12.7), 83.1, 64, 31.3)  # a corner of the crop lies outside the frame
     shrink = Letterbox.fit(90, 120, 64)
     small = np.ascontiguousarray(source[30:54, 40:72])  # 24 x 32
     enlarge = Letterbox.fit(24, 32, 48)
     return {
-        "made_by": "cv2 via denseface.crop.CropTransform.warp and denseface.detect.Letterbox.apply",
+        "made_by": "denseface.crop.CropTransform.warp and denseface.detect.Letterbox.apply (cv2.resize)",
         "opencv_version": cv2.__version__,
         "source": packed(source, "uint8"),
         "warp": {"matrix": warp.matrix.reshape(-1).tolist(), "size": warp.size,
                  "expected": packed(warp.warp(source), "uint8")},
+        "warp_beyond_border": {"matrix": beyond.matrix.reshape(-1).tolist(), "size": beyond.size,
+                               "expected": packed(beyond.warp(source), "uint8")},
         "letterbox_shrink": {"input_size": 64, "expected": packed(shrink.apply(source), "uint8")},
         "small": packed(small, "uint8"),
         "letterbox_enlarge": {"input_size": 48, "expected": packed(enlarge.apply(small), "uint8")},

@@ -8,15 +8,24 @@ in ``BOX_CONVENTIONS``.
 
 Frames: frame pixels (x right, y down, pixel centres at integer coordinates, as OpenCV's warpAffine)
 and crop pixels of a ``size``×``size`` crop, related by a similarity transform.
+
+Reproducibility: the same frame gives the same crop bytes on every machine (x86, ARM, the Android
+port). Sampling positions are rounded to 1/``SUBPIXEL`` px and interpolated with integer weights
+(``CropTransform.warp``), and a crop's centre, side and roll are snapped to a grid (``square_transform``)
+so that the last-bit differences of a float detector between machines rarely move a crop at all.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 MODEL_INPUT = 120  # side of the landmark model's input, pixels
+SUBPIXEL = 32  # crop sampling positions are rounded to 1/32 frame px (OpenCV's fixed-point remap grid)
+SNAP_PX = 1.0 / 16.0  # crop centres and sides are rounded to multiples of this, frame pixels
+SNAP_DEG = 1.0 / 16.0  # crop rolls are rounded to multiples of this, degrees
 LANDMARK_BOX_SCALE = float(np.sqrt(2.0))  # 3DDFA's crop: the 68-point box's longer side × √2
 
 # How a caller's box relates to the square framing of the 68-point box (centre shift in units of the
@@ -57,14 +66,38 @@ class CropTransform:
 
     def to_frame(self, points: np.ndarray) -> np.ndarray:
         """(N, 2|3) crop points → frame points; a third column (depth) is divided by ``scale``."""
-        return _apply(cv2.invertAffineTransform(self.matrix), points)
+        return _apply(self.inverse, points)
+
+    @property
+    def inverse(self) -> np.ndarray:
+        """(2, 3) float64 crop → frame matrix (cv2.invertAffineTransform's formulas, in Python floats so
+        that no compiler fuses them differently on another machine)."""
+        (a, b, c), (d, e, f) = (float(v) for v in self.matrix[0]), (float(v) for v in self.matrix[1])
+        det = a * e - b * d
+        ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
+        return np.array([[ia, ib, -ia * c - ib * f], [id_, ie, -id_ * c - ie * f]])
 
     def warp(self, frame: np.ndarray, border_value: int = 0) -> np.ndarray:
-        """The (size, size, C) crop of ``frame`` (bilinear; outside the frame filled with ``border_value``)."""
-        return cv2.warpAffine(
-            frame, self.matrix, (self.size, self.size), flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT, borderValue=(border_value,) * 3,
-        )
+        """The (size, size, C) uint8 crop of a uint8 ``frame``: bilinear, outside the frame ``border_value``.
+
+        Crop pixel (u, v) samples frame position p = inverse · [u, v, 1] rounded to 1/32 px, as
+        (Σ wᵢ·pixelᵢ + 512) >> 10 over its four neighbours with integer weights wᵢ = (32 − fx or fx)·(32 − fy
+        or fy) (OpenCV's fixed-point bilinear remap). Positions are computed element by element in
+        float64 and the interpolation in integers, so every machine produces the same bytes.
+        """
+        (a, b, c), (d, e, f) = self.inverse * SUBPIXEL
+        steps = np.arange(self.size, dtype=np.float64)
+        height, width = frame.shape[:2]
+        # (v, u) positions in 1/32 px; those beyond the border by more than a pixel are all border,
+        # clipped to stay in OpenCV's int16 maps
+        x = np.clip(np.rint((b * steps[:, None] + c) + a * steps[None, :]), -2 * SUBPIXEL, (width + 1) * SUBPIXEL)
+        y = np.clip(np.rint((e * steps[:, None] + f) + d * steps[None, :]), -2 * SUBPIXEL, (height + 1) * SUBPIXEL)
+        x, y = x.astype(np.int32), y.astype(np.int32)
+        whole = np.empty((self.size, self.size, 2), np.int16)
+        whole[..., 0], whole[..., 1] = x >> 5, y >> 5  # floor: the top-left neighbour
+        fraction = ((y & (SUBPIXEL - 1)) * SUBPIXEL + (x & (SUBPIXEL - 1))).astype(np.uint16)
+        return cv2.remap(frame, whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=(border_value,) * 3)
 
 
 def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -84,14 +117,20 @@ def square_transform(center: tuple[float, float], side: float, size: int, roll_d
     """
     if not side > 0 or not np.isfinite(side):
         raise ValueError(f"crop side must be a positive finite number of pixels, got {side}")
+    side = max(_snap(side, SNAP_PX), SNAP_PX)
+    cx, cy = _snap(center[0], SNAP_PX), _snap(center[1], SNAP_PX)
     s = size / side
-    a = np.radians(roll_deg)
-    cos, sin = s * np.cos(a), s * np.sin(a)
-    cx, cy = center
+    a = math.radians(_snap(roll_deg, SNAP_DEG))
+    cos, sin = s * math.cos(a), s * math.sin(a)
     c = (size - 1) / 2.0
     # rotate the frame by +roll about the centre so the face is upright in the crop
     matrix = np.array([[cos, -sin, c - cos * cx + sin * cy], [sin, cos, c - sin * cx - cos * cy]])
     return CropTransform(matrix=matrix, size=size)
+
+
+def _snap(value: float, step: float) -> float:
+    """``value`` rounded to a multiple of ``step`` (a power of two, so the result is exact)."""
+    return float(np.rint(float(value) / step) * step)
 
 
 def landmark_square(points_xy: np.ndarray) -> tuple[tuple[float, float], float]:

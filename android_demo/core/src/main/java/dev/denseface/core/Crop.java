@@ -37,12 +37,19 @@ public final class Crop {
         BOX_CONVENTIONS = Collections.unmodifiableMap(conventions);
     }
 
+    /** Crop centres and sides are rounded to multiples of this, frame pixels (crop.SNAP_PX). */
+    public static final double SNAP_PX = 1.0 / 16.0;
+
+    /** Crop rolls are rounded to multiples of this, degrees (crop.SNAP_DEG). */
+    public static final double SNAP_DEG = 1.0 / 16.0;
+
     private Crop() {}
 
     /**
      * The transform mapping the square of {@code side} frame pixels centred at (cx, cy), rotated by
      * {@code rollDeg} (counter-clockwise in the image: the face's roll), onto a size × size crop.
-     * The square's edges map to the crop's outer pixel edges.
+     * The square's edges map to the crop's outer pixel edges. Centre and side are snapped to
+     * {@link #SNAP_PX}, the roll to {@link #SNAP_DEG}, as in Python.
      *
      * @throws IllegalArgumentException for a side that is not a positive finite number
      */
@@ -50,14 +57,22 @@ public final class Crop {
         if (!(side > 0) || !Double.isFinite(side)) {
             throw new IllegalArgumentException("crop side must be a positive finite number of pixels, got " + side);
         }
+        side = Math.max(snap(side, SNAP_PX), SNAP_PX);
+        cx = snap(cx, SNAP_PX);
+        cy = snap(cy, SNAP_PX);
         double s = size / side;
-        double a = Math.toRadians(rollDeg);
+        double a = Math.toRadians(snap(rollDeg, SNAP_DEG));
         double cos = s * Math.cos(a), sin = s * Math.sin(a);
         double c = (size - 1) / 2.0;
         return new CropTransform(new double[] {
             cos, -sin, c - cos * cx + sin * cy,
             sin, cos, c - sin * cx - cos * cy,
         }, size);
+    }
+
+    /** {@code value} rounded (half to even) to a multiple of {@code step}, a power of two. */
+    private static double snap(double value, double step) {
+        return Math.rint(value / step) * step;
     }
 
     /** (cx, cy, side) of the tight box of N × 2 (or N × dims, first two used) points made square on its longer side. */

@@ -4,13 +4,16 @@ package dev.denseface.core;
  * The pixel work that feeds the two models, on packed ARGB frames ({@code int} per pixel, as Android's
  * {@code Bitmap.getPixels} returns them; alpha ignored): the detector's letterbox
  * ({@code Letterbox.apply} in {@code sdk/denseface/detect.py}: OpenCV's INTER_AREA when shrinking,
- * INTER_LINEAR when enlarging) and the landmark model's crop ({@code CropTransform.warp} in
- * {@code sdk/denseface/crop.py}: OpenCV's bilinear warpAffine with a black border). The tests hold
- * the results to OpenCV's (the SDK's version) within ±1 grey level.
+ * INTER_LINEAR when enlarging; the tests hold it to OpenCV's within ±1 grey level) and the landmark
+ * model's crop ({@code CropTransform.warp} in {@code sdk/denseface/crop.py}: integer bilinear, the
+ * tests hold it to the Python bytes exactly).
  *
  * <p>Stateless and thread-safe.
  */
 public final class ImageOps {
+
+    /** Crop sampling positions are rounded to 1/SUBPIXEL frame pixels (crop.SUBPIXEL). */
+    public static final int SUBPIXEL = 32;
 
     private ImageOps() {}
 
@@ -51,9 +54,10 @@ public final class ImageOps {
     }
 
     /**
-     * The crop of a frame under {@code transform}: bilinear, outside the frame black (cv2.warpAffine,
-     * INTER_LINEAR, BORDER_CONSTANT 0, as OpenCV 5 computes it in floating point; OpenCV 4 quantizes
-     * positions to 1/32 px, which moves edges by up to a few grey levels).
+     * The crop of a frame under {@code transform}, byte for byte {@code CropTransform.warp} in
+     * {@code sdk/denseface/crop.py}: crop pixel (u, v) samples the frame position
+     * inverse · [u, v, 1] rounded to 1/32 px, as (Σ w·pixel + 512) >> 10 over its four neighbours with
+     * integer weights (32 − fx or fx)·(32 − fy or fy); neighbours outside the frame are black.
      *
      * @param argb width × height pixels, row-major
      * @param out size × size × 3 RGB bytes (uint8), row-major; {@code transform.size()} is the side
@@ -64,27 +68,33 @@ public final class ImageOps {
             throw new IllegalArgumentException("out must hold " + size + " x " + size + " x 3 bytes, has " + out.length);
         }
         double[] m = transform.inverse();
-        float[] acc = new float[3];
+        double a = m[0] * SUBPIXEL, b = m[1] * SUBPIXEL, c = m[2] * SUBPIXEL;
+        double d = m[3] * SUBPIXEL, e = m[4] * SUBPIXEL, f = m[5] * SUBPIXEL;
+        int[] acc = new int[3];
         for (int v = 0; v < size; v++) {
             for (int u = 0; u < size; u++) {
-                double x = m[0] * u + m[1] * v + m[2];
-                double y = m[3] * u + m[4] * v + m[5];
-                int x0 = (int) Math.floor(x), y0 = (int) Math.floor(y);
-                float fx = (float) (x - x0), fy = (float) (y - y0);
+                // the same operations in the same order as the Python code, so the same rounding
+                int x = (int) clamp(Math.rint((b * v + c) + a * u), -2 * SUBPIXEL, (width + 1) * SUBPIXEL);
+                int y = (int) clamp(Math.rint((e * v + f) + d * u), -2 * SUBPIXEL, (height + 1) * SUBPIXEL);
+                int x0 = x >> 5, y0 = y >> 5, fx = x & (SUBPIXEL - 1), fy = y & (SUBPIXEL - 1);
                 acc[0] = acc[1] = acc[2] = 0;
-                addWeighted(argb, width, height, x0, y0, (1 - fx) * (1 - fy), acc);
-                addWeighted(argb, width, height, x0 + 1, y0, fx * (1 - fy), acc);
-                addWeighted(argb, width, height, x0, y0 + 1, (1 - fx) * fy, acc);
+                addWeighted(argb, width, height, x0, y0, (SUBPIXEL - fx) * (SUBPIXEL - fy), acc);
+                addWeighted(argb, width, height, x0 + 1, y0, fx * (SUBPIXEL - fy), acc);
+                addWeighted(argb, width, height, x0, y0 + 1, (SUBPIXEL - fx) * fy, acc);
                 addWeighted(argb, width, height, x0 + 1, y0 + 1, fx * fy, acc);
                 int o = 3 * (v * size + u);
-                out[o] = toByte(acc[0]);
-                out[o + 1] = toByte(acc[1]);
-                out[o + 2] = toByte(acc[2]);
+                out[o] = (byte) ((acc[0] + 512) >> 10);
+                out[o + 1] = (byte) ((acc[1] + 512) >> 10);
+                out[o + 2] = (byte) ((acc[2] + 512) >> 10);
             }
         }
     }
 
-    private static void addWeighted(int[] argb, int width, int height, int x, int y, float weight, float[] acc) {
+    private static double clamp(double value, double lo, double hi) {
+        return Math.max(lo, Math.min(hi, value));
+    }
+
+    private static void addWeighted(int[] argb, int width, int height, int x, int y, int weight, int[] acc) {
         if (weight == 0 || x < 0 || y < 0 || x >= width || y >= height) {
             return; // the black border contributes 0
         }

@@ -10,8 +10,8 @@ import org.junit.BeforeClass;
 import org.junit.Test;
 
 /**
- * The crop warp and the detector letterbox against OpenCV's (golden/images.json), to ±1 grey level;
- * ±4 for a warp golden made by OpenCV 4, which quantizes sample positions to 1/32 px.
+ * The crop warp against the Python SDK's bytes (golden/images.json), exactly: both use the same
+ * integer interpolation; the detector letterbox against OpenCV's resize, to ±1 grey level.
  */
 public class ImagesGoldenTest {
 
@@ -38,15 +38,16 @@ public class ImagesGoldenTest {
     }
 
     @Test
-    public void warpIsOpenCvsWarpAffine() {
+    public void warpIsThePythonCropByteForByte() {
         int[] shape = shape(golden.get("source"));
         int[] argb = packedArgb(golden.get("source"));
-        Map<String, Object> warp = obj(golden.get("warp"));
-        int size = (int) num(warp.get("size"));
-        byte[] out = new byte[size * size * 3];
-        ImageOps.warpToRgb(argb, shape[1], shape[0], new CropTransform(doubles(warp.get("matrix")), size), out);
-        boolean openCv4 = String.valueOf(golden.get("opencv_version")).startsWith("4.");
-        assertWithin("warp", packedBytes(warp.get("expected")), out, openCv4 ? 4 : 1);
+        for (String name : new String[] {"warp", "warp_beyond_border"}) {
+            Map<String, Object> warp = obj(golden.get(name));
+            int size = (int) num(warp.get("size"));
+            byte[] out = new byte[size * size * 3];
+            ImageOps.warpToRgb(argb, shape[1], shape[0], new CropTransform(doubles(warp.get("matrix")), size), out);
+            assertWithin(name, packedBytes(warp.get("expected")), out, 0);
+        }
     }
 
     @Test
