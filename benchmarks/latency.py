@@ -89,7 +89,7 @@ def _patched(patches: list[tuple[object, str, object]]) -> Iterator[None]:
 
 def instrument_denseface(face, clock: StageClock) -> contextlib.AbstractContextManager:
     """Wrap the stage calls ``DenseFace`` makes (``denseface.api``'s names) with ``clock``:
-    detect = detector.detect; crop = detection_crop / tracking_crop + CropTransform.warp;
+    detect = detector.detect; crop = detection_crop / tracking_crop / reframed_crop + CropTransform.warp;
     infer = DenseFace.infer; decode = decode; pose = make_face (box + head pose); smooth = OneEuroFilter."""
     import denseface.api as api
     from denseface.crop import CropTransform
@@ -100,6 +100,7 @@ def instrument_denseface(face, clock: StageClock) -> contextlib.AbstractContextM
         (face, "infer", clock.wrap("infer", face.infer)),
         (api, "detection_crop", clock.wrap("crop", api.detection_crop)),
         (api, "tracking_crop", clock.wrap("crop", api.tracking_crop)),
+        (api, "reframed_crop", clock.wrap("crop", api.reframed_crop)),
         (CropTransform, "warp", clock.wrap("crop", CropTransform.warp)),
         (api, "decode", clock.wrap("decode", api.decode)),
         (api, "make_face", clock.wrap("pose", api.make_face)),
