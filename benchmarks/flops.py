@@ -86,24 +86,14 @@ def graph_summary(path: Path) -> dict:
 
 def export_at_sizes(sizes: list[int], folder: Path) -> dict[str, Path]:
     """Random-weight float32 .tflite of the landmark architecture at each input size (cost only)."""
-    import keras
-
-    from denseface.decode import OUTPUT_SIZE
     from train.export import convert_float
-    from train.model import WIDTH_MULTIPLIER
+    from train.model import build_model
 
     paths = {}
     for size in sizes:
-        # the architecture of train.model.build_model, with the input side as a parameter
-        inputs = keras.Input((size, size, 3))
-        x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0)(inputs)
-        x = keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=WIDTH_MULTIPLIER,
-                                           include_top=False, weights=None)(x)
-        x = keras.layers.GlobalAveragePooling2D()(x)
-        model = keras.Model(inputs, keras.layers.Dense(OUTPUT_SIZE)(x))
-        flatbuffer = convert_float(model)  # the export path of the shipped float model
-        paths[f"architecture @{size} (random float32)"] = folder / f"arch_{size}.tflite"
-        paths[f"architecture @{size} (random float32)"].write_bytes(flatbuffer)
+        name = f"architecture @{size} (random float32)"
+        paths[name] = folder / f"arch_{size}.tflite"
+        paths[name].write_bytes(convert_float(build_model(input_size=size)))  # the shipped model's export path
     return paths
 
 

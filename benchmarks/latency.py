@@ -22,7 +22,10 @@ interleaved frame by frame (alternating which goes first) so that background loa
 (detect, crop, infer, decode, pose, smooth; "other" = the rest of the call: frame checks, tracking
 bookkeeping). A stage's percentiles are over the frames in which it ran (video: the detector runs
 on few frames). ``model alone``: ``interpreter.invoke()`` on a fixed input, like LiteRT's
-benchmark_model. Times are wall-clock ``time.perf_counter_ns``, milliseconds.
+benchmark_model; ``--variants 0.75@96 ...`` adds the landmark architecture (``train.model``) at other
+width multipliers α and input sizes, int8 with random weights (needs TensorFlow; what a smaller model
+would cost, timed in the same run as the shipped one). Times are wall-clock ``time.perf_counter_ns``,
+milliseconds.
 
 Writes OUT/latency.json and OUT/latency.png; prints the tables, our/their p50 ratios and the targets.
 """
@@ -282,6 +285,26 @@ def model_alone(paths: dict[str, Path], threads: int, count: int, warmup: int) -
     return results
 
 
+def export_variants(specs: list[str], folder: Path) -> dict[str, Path]:
+    """Random-weight int8 .tflite of the landmark architecture for each "ALPHA@SIZE" spec, exported
+    like the shipped model (``train.export.convert_int8``, calibrated on random crops): timing only."""
+    from train.export import convert_int8
+    from train.model import build_model
+
+    rng = np.random.default_rng(0)
+    paths = {}
+    for spec in specs:
+        alpha, size = float(spec.split("@")[0]), int(spec.split("@")[1])
+        model = build_model(input_size=size, alpha=alpha)
+        dense = model.get_layer("points")
+        kernel, bias = dense.get_weights()
+        dense.set_weights([rng.normal(0.0, 0.01, kernel.shape).astype(np.float32), bias])  # not all zero
+        name = f"architecture α{alpha:g} @{size} (random int8)"
+        paths[name] = folder / f"variant_{alpha:g}_{size}.tflite"
+        paths[name].write_bytes(convert_int8(model, rng.integers(0, 256, (16, size, size, 3), np.uint8)))
+    return paths
+
+
 # --- output ----------------------------------------------------------------------------------
 
 def draw(results: dict, out_png: Path) -> Path:
@@ -408,10 +431,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--facemesh-python", default=str(DEFAULT_FACEMESH_PYTHON),
                         help="interpreter with mediapipe==0.10.14 for the FaceMesh row, or 'none' "
                              f"(default {DEFAULT_FACEMESH_PYTHON})")
+    parser.add_argument("--variants", nargs="*", default=[], metavar="ALPHA@SIZE",
+                        help="also time the architecture at these width multipliers and input sizes, e.g. "
+                             "1.0@120 0.75@96 (random int8 weights; needs TensorFlow)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     if args.frames < 1 or args.warmup < 0 or min(args.threads) < 1:
         parser.error("--frames must be >= 1, --warmup >= 0, every --threads >= 1")
+    if any(len(v.split("@")) != 2 for v in args.variants):
+        parser.error("--variants takes ALPHA@SIZE values, e.g. 0.75@96")
 
     from denseface.fetch import model_path
 
@@ -451,8 +479,11 @@ def main(argv: list[str] | None = None) -> None:
     float_model = float_model_beside(model)
     if float_model is not None:
         models["denseface float32"] = float_model
-    for threads in args.threads:
-        results["model_alone"][threads] = model_alone(models, threads, args.model_invokes, min(100, args.model_invokes))
+    with tempfile.TemporaryDirectory() as folder:
+        models.update(export_variants(args.variants, Path(folder)))
+        for threads in args.threads:
+            results["model_alone"][threads] = model_alone(models, threads, args.model_invokes,
+                                                          min(100, args.model_invokes))
     results["targets"] = targets(results)
     info = machine_info()
     results["machine_cpu"] = f"{info['cpu']}, {info['cores']} cores"

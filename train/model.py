@@ -21,21 +21,25 @@ WIDTH_MULTIPLIER = 1.0  # MobileNetV2's α
 BN_MOMENTUM = 0.99
 
 
-def build_model(mean_output: np.ndarray | None = None) -> keras.Model:
+def build_model(mean_output: np.ndarray | None = None, input_size: int = MODEL_INPUT,
+                alpha: float = WIDTH_MULTIPLIER) -> keras.Model:
     """A freshly initialised landmark model (no pretrained weights).
 
     Args:
         mean_output: optional (1560,) float32 mean training target; the output layer's bias starts
             there so the untrained model predicts the mean face instead of zeros.
+        input_size: side of the input, pixels (the SDK's crop is ``MODEL_INPUT``; other sizes serve
+            the cost benchmarks).
+        alpha: MobileNetV2's width multiplier (the shipped model: ``WIDTH_MULTIPLIER``).
 
     Returns:
-        A keras Model ``image (B, 120, 120, 3) 0..255 RGB → points (B, 1560) float32``.
+        A keras Model ``image (B, input_size, input_size, 3) 0..255 RGB → points (B, 1560) float32``.
     """
-    inputs = keras.Input((MODEL_INPUT, MODEL_INPUT, 3), name="image")
+    inputs = keras.Input((input_size, input_size, 3), name="image")
     # pixels p ∈ [0, 255] → p / 127.5 − 1 ∈ [−1, 1] (MobileNetV2's input range); float32 for exactness
     x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, dtype="float32", name="scale_pixels")(inputs)
     backbone = keras.applications.MobileNetV2(
-        input_shape=(MODEL_INPUT, MODEL_INPUT, 3), alpha=WIDTH_MULTIPLIER, include_top=False, weights=None
+        input_shape=(input_size, input_size, 3), alpha=alpha, include_top=False, weights=None
     )
     for layer in backbone.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
