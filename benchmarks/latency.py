@@ -95,7 +95,7 @@ def _patched(patches: list[tuple[object, str, object]]) -> Iterator[None]:
 
 def instrument_denseface(face, clock: StageClock) -> contextlib.AbstractContextManager:
     """Wrap the stage calls ``DenseFace`` makes (``denseface.api``'s names) with ``clock``:
-    detect = detector.detect; crop = detection_crop / tracking_crop / reframed_crop + CropTransform.warp;
+    detect = detector.detect; crop = detection_crop / tracking_crop + CropTransform.warp;
     infer = DenseFace.infer; decode = decode; smooth = OneEuroFilter. (The head pose is fitted only
     when ``Face.pose`` is read: ``by_stage`` times that apart, outside the call.)"""
     import denseface.api as api
@@ -107,7 +107,6 @@ def instrument_denseface(face, clock: StageClock) -> contextlib.AbstractContextM
         (face, "infer", clock.wrap("infer", face.infer)),
         (api, "detection_crop", clock.wrap("crop", api.detection_crop)),
         (api, "tracking_crop", clock.wrap("crop", api.tracking_crop)),
-        (api, "reframed_crop", clock.wrap("crop", api.reframed_crop)),
         (CropTransform, "warp", clock.wrap("crop", CropTransform.warp)),
         (api, "decode", clock.wrap("decode", api.decode)),
         (OneEuroFilter, "__call__", clock.wrap("smooth", OneEuroFilter.__call__)),

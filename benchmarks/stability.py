@@ -13,9 +13,7 @@ in pixels and in % of √(w·h) of the face's 68-point box.
 Box conventions: every AFLW2000-3D original through ``landmarks(frame, faces=[box])`` with the ground
 truth's tight 68-point box ("landmarks68"), the square box of the same centre and longer side
 ("square"), and BlazeFace's own box on the image ("blazeface", images it misses are counted), scored
-under 3DDFA's protocol (``train.metrics``); once with the SDK's defaults (a face is cropped again
-from its own landmarks while they sit in the crop unlike the training crops, ``max_reframes`` 2) and
-once with one model run per face (``max_reframes=0``).
+under 3DDFA's protocol (``train.metrics``).
 """
 from __future__ import annotations
 
@@ -50,30 +48,26 @@ def jitter(df: DenseFace, frame: np.ndarray, frames: int, noise: float, video: b
 
 
 CONVENTIONS = ("landmarks68", "square", "blazeface")
-REFRAMES = {"": 2, ", one pass": 0}  # row suffix: DenseFaceOptions.max_reframes
 
 
 def box_spread(model: Path, limit: int | None) -> dict[str, object]:
-    """3DDFA-protocol reports of ``landmarks(frame, faces=[box])`` for each box convention and each
-    ``REFRAMES`` setting, keyed "convention" + suffix."""
+    """3DDFA-protocol reports of ``landmarks(frame, faces=[box])`` for each box convention."""
     gt = np.load(AFLW2000 / "ground_truth.npz")
     names = gt["names"][:limit]
     gt_xy = gt["pts68"][: len(names), :2].transpose(0, 2, 1)
-    sdks = {suffix: DenseFace(model_path=model, max_reframes=n) for suffix, n in REFRAMES.items()}
-    detector = sdks[""].detector
-    preds = {c + suffix: np.full((len(names), 68, 2), np.nan) for suffix in REFRAMES for c in CONVENTIONS}
+    df = DenseFace(model_path=model)
+    preds = {c: np.full((len(names), 68, 2), np.nan) for c in CONVENTIONS}
     for i, name in enumerate(names):
         frame = cv2.cvtColor(cv2.imread(str(AFLW2000 / "images" / name)), cv2.COLOR_BGR2RGB)
         lo, hi = gt_xy[i].min(0), gt_xy[i].max(0)
         centre, side = (lo + hi) / 2, float((hi - lo).max())
         boxes = {"landmarks68": (*lo, *hi), "square": (*(centre - side / 2), *(centre + side / 2))}
-        detections = detector.detect(frame)
+        detections = df.detector.detect(frame)
         if detections:
             boxes["blazeface"] = detections[0].box
-        for suffix, df in sdks.items():
-            for convention, box in boxes.items():
-                face = df.landmarks(frame, faces=[box], box_convention=convention)[0]
-                preds[convention + suffix][i] = face.points68[:, :2]
+        for convention, box in boxes.items():
+            face = df.landmarks(frame, faces=[box], box_convention=convention)[0]
+            preds[convention][i] = face.points68[:, :2]
     return {c: nme_report(p, gt_xy, gt["pose"][: len(names)]) for c, p in preds.items()}
 
 
@@ -105,11 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     print(format_table(["box convention", "[0,30]", "(30,60]", ">60", "balanced", "missed"],
                        [[c, *(f"{b:.2f}" for b in r.bins), f"{r.balanced:.2f}", r.missed] for c, r in reports.items()],
                        title="AFLW2000-3D, 3DDFA protocol (NME %, 68 2-D points / √(w·h) of the GT box)"))
-    spread = {}
-    for suffix, n in REFRAMES.items():
-        balanced = [reports[c + suffix].balanced for c in CONVENTIONS]
-        spread[f"max_reframes={n}"] = max(balanced) - min(balanced)
-        print(f"spread of the balanced NME across conventions, max_reframes={n}: {spread[f'max_reframes={n}']:.2f}")
+    balanced = [r.balanced for r in reports.values()]
+    spread = max(balanced) - min(balanced)
+    print(f"spread of the balanced NME across conventions: {spread:.2f}")
     write_json(args.out, "stability", {
         "jitter_px": runs, "face_norm_px": norm, "frames": args.frames, "noise": args.noise,
         "box_conventions": {c: {"bins": r.bins, "balanced": r.balanced, "missed": r.missed} for c, r in reports.items()},

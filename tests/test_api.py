@@ -22,7 +22,6 @@ from denseface.api import BUNDLED_MODEL, bundled_model_path
 from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT, SNAP_PX, box_to_square, landmark_square
 from denseface.fetch import detector_path
 from denseface.pose import roll_from_eyes
-from denseface.topology import IBUG68
 from train.data import AFLW2000
 
 from synthetic_model import SHIFT_PER_UNIT, synthetic_models
@@ -98,54 +97,14 @@ def test_crop_content_and_colour_order_reach_the_model(synthetic):
     rgb = np.empty((300, 400, 3), np.uint8)
     rgb[:] = (200, 100, 50)
     box = (150.0, 100.0, 250.0, 200.0)
-    one_pass = dict(model_path=synthetic["float32"], max_reframes=0)  # this colour's shift would trigger a re-crop
-    base = DenseFace(**one_pass).landmarks(gray(300, 400), faces=[box])[0]
-    red = DenseFace(**one_pass).landmarks(rgb, faces=[box])[0]
-    from_bgr = DenseFace(**one_pass, color_order="bgr").landmarks(rgb[:, :, ::-1], faces=[box])[0]
+    base = DenseFace(model_path=synthetic["float32"]).landmarks(gray(300, 400), faces=[box])[0]
+    red = DenseFace(model_path=synthetic["float32"]).landmarks(rgb, faces=[box])[0]
+    from_bgr = DenseFace(model_path=synthetic["float32"], color_order="bgr").landmarks(rgb[:, :, ::-1], faces=[box])[0]
     frame_px_per_crop_px = 100.0 * LANDMARK_BOX_SCALE / MODEL_INPUT
     shift = SHIFT_PER_UNIT * (200 - 50) / 255 * MODEL_INPUT * frame_px_per_crop_px
     np.testing.assert_allclose(red.points[:, 0] - base.points[:, 0], shift, atol=1e-2)
     np.testing.assert_allclose(red.points[:, 1], base.points[:, 1], atol=1e-3)
     np.testing.assert_allclose(from_bgr.points, red.points, atol=1e-4)
-
-
-@pytest.mark.parametrize("max_reframes", [0, 1, 2])
-def test_misframed_faces_are_cropped_again(synthetic, max_reframes):
-    # on pure red the synthetic face sits 0.1 of the crop right of where the crop rule puts it, more than
-    # REFRAME_MAX_SHIFT: each re-crop centres the crop on the last points, which move another 0.1 crop
-    red = np.zeros((300, 600, 3), np.uint8)
-    red[..., 0] = 255
-    df = DenseFace(model_path=synthetic["float32"], max_reframes=max_reframes)
-    runs = []
-    df.infer = lambda crop, infer=df.infer: runs.append(crop) or infer(crop)
-    (face,) = df.landmarks(red, faces=[(150.0, 100.0, 250.0, 200.0)])
-    assert len(runs) == 1 + max_reframes
-    crop_side = 141.4375  # 100 · √2 snapped to 1/16 px
-    centre, side = landmark_square(face.points68[:, :2])
-    np.testing.assert_allclose(centre, (200.0 + 0.1 * crop_side * (1 + max_reframes), 150.0), atol=0.05)
-    assert side == pytest.approx(100.0, abs=SNAP_PX)
-
-
-def test_well_framed_faces_are_not_cropped_again(df):
-    from denseface.api import needs_reframe, reframed_crop
-    from denseface.crop import crop_from_box
-
-    runs = []
-    df.infer = lambda crop, infer=df.infer: runs.append(crop) or infer(crop)
-    df.landmarks(gray(), faces=[(200.0, 150.0, 300.0, 270.0)])
-    assert len(runs) == 1
-    assert not needs_reframe(np.full((520, 3), np.nan))
-    # reframing keeps the crop's roll and measures the box in the crop's axes
-    crop = crop_from_box((200.0, 150.0, 300.0, 250.0), "landmarks68", roll_deg=30.0)
-    points = np.zeros((520, 3), np.float32)
-    points[:, :2] = np.random.default_rng(0).uniform(40.0, 80.0, (520, 2))  # box 40 crop px centred at 60
-    again = reframed_crop(crop, points)
-    assert np.degrees(np.arctan2(again.matrix[1, 0], again.matrix[0, 0])) == pytest.approx(30.0, abs=1e-9)
-    moved = again.to_crop(crop.to_frame(points))[IBUG68, :2]
-    lo, hi = moved.min(0), moved.max(0)
-    snap = SNAP_PX * again.scale  # the crop's grid step in its own pixels
-    np.testing.assert_allclose((lo + hi) / 2, 59.5, atol=snap)
-    assert (hi - lo).max() == pytest.approx(MODEL_INPUT / LANDMARK_BOX_SCALE, abs=snap)
 
 
 def test_int8_model_matches_the_float_one(synthetic, df):

@@ -21,9 +21,7 @@ ranges of ``(c68 − ĉ) / S68`` with ĉ = cb + (dx, dy)·Sb and of ``S68 / (k·
 The roll of BlazeFace's eye keypoints is compared with the labels' (the line of iBUG points 36 → 45)
 per yaw bin. With ``--model`` the landmark model is also run on the detection crops made with each
 roll rule of ``ROLL_RULES`` and the validation NME (68 points in 2-D over √(w·h) of the
-label's 68-point box, %) is printed per yaw bin, to choose the SDK's rule on validation data; and
-``DenseFace.landmarks`` is run with ``max_reframes`` in ``REFRAMES`` on the detections and on the
-labels' 68-point boxes, printing the NME and the model runs per face (to choose the re-crop rule).
+label's 68-point box, %) is printed per yaw bin, to choose the SDK's rule on validation data.
 """
 from __future__ import annotations
 
@@ -55,8 +53,6 @@ ROLL_RULES = {
     "beyond_30": lambda r: r - float(np.clip(r, -30.0, 30.0)),
     "beyond_45": lambda r: r - float(np.clip(r, -45.0, 45.0)),
 }
-
-REFRAMES = (0, 1, 2)  # DenseFaceOptions.max_reframes values compared with --model
 
 
 def box_measurements(points68: np.ndarray, det_boxes: np.ndarray) -> np.ndarray:
@@ -102,16 +98,6 @@ def main(argv: list[str] | None = None) -> None:
     samples = load_dataset(args.data, VAL_SPLIT, args.limit)
     sdk = None if args.model is None else DenseFace(model_path=args.model)
     detector = FaceDetector() if sdk is None else sdk.detector
-    reframing = {} if sdk is None else {n: DenseFace(model_path=args.model, max_reframes=n) for n in REFRAMES}
-    model_runs = {n: 0 for n in reframing}
-    for n, instance in reframing.items():  # count the model runs of each instance
-        def counted(crop: np.ndarray, n: int = n, infer=instance.infer) -> np.ndarray:
-            model_runs[n] += 1
-            return infer(crop)
-        instance.infer = counted
-    sources = ("blazeface", "labels' 68-point box")
-    reframe_preds: dict[str, list[np.ndarray]] = {f"{src}, max_reframes={n}": [] for src in sources for n in reframing}
-    reframe_runs = {name: 0 for name in reframe_preds}
     rows, found_yaw, found_view, label_xy, det_roll, label_roll = [], [], [], [], [], []
     preds: dict[str, list[np.ndarray]] = {rule: [] for rule in ROLL_RULES}
     for image, points, yaw, view in zip(samples.images, samples.points, samples.yaw, samples.view):
@@ -131,13 +117,6 @@ def main(argv: list[str] | None = None) -> None:
             for rule, roll_of in ROLL_RULES.items():
                 crop = crop_from_box(det.box, "blazeface", roll_deg=roll_of(det_roll[-1]))
                 preds[rule].append(decode(sdk.infer(crop.warp(frame)), crop)[IBUG68, :2])
-            for n, instance in reframing.items():
-                for src, boxes in zip(sources, (None, [(*xy.min(0), *xy.max(0))])):
-                    before = model_runs[n]
-                    faces = instance.landmarks(frame, faces=boxes)
-                    reframe_runs[f"{src}, max_reframes={n}"] += model_runs[n] - before
-                    reframe_preds[f"{src}, max_reframes={n}"].append(
-                        faces[0].points68[:, :2] if faces else np.full((68, 2), np.nan))
     measured, yaw = np.asarray(rows), np.asarray(found_yaw)
     masks = yaw_bin_masks(yaw)
     photos = np.asarray(found_view) == 0
@@ -172,14 +151,6 @@ def main(argv: list[str] | None = None) -> None:
             report["roll_rules_nme"][rule] = {"bins": bins, "balanced": float(np.mean(bins))}
             print(f"roll rule {rule!r}: validation NME by |yaw| bin " + " / ".join(f"{b:.2f}" for b in bins)
                   + f" -> balanced {np.mean(bins):.2f}")
-        report["reframes_nme"] = {}
-        for name, pred in reframe_preds.items():
-            nme = nme_per_image(np.asarray(pred), gt)  # NaN where the instance found no face
-            bins = [float(np.nanmean(nme[m])) for m in masks]
-            runs = reframe_runs[name] / len(pred)
-            report["reframes_nme"][name] = {"bins": bins, "balanced": float(np.mean(bins)), "model_runs_per_face": runs}
-            print(f"{name}: validation NME by |yaw| bin " + " / ".join(f"{b:.3f}" for b in bins)
-                  + f" -> balanced {np.mean(bins):.3f}; {runs:.3f} model runs per face")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
 

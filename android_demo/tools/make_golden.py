@@ -17,8 +17,7 @@ Which path made each file:
   rule, plus seeded noise, quantized to int8 / uint8 (or left float32) with a stated scale and zero
   point (so every tensor type is covered). Expected: the dequantized output (``infer.py``'s formula), the
   crop and frame points (``decode``), the head pose and similarity (``pose``), the tracking crop and
-  the tracking test (``api.tracking_crop``, ``api.looks_tracked``), the re-crop rule
-  (``api.needs_reframe``, ``api.reframed_crop``) and the 68-point box.
+  the tracking test (``api.tracking_crop``, ``api.looks_tracked``) and the 68-point box.
 * ``crop.json``: ``crop.box_to_square`` / ``crop_from_box`` for every ``BOX_CONVENTIONS`` entry and
   several rolls, ``crop_from_landmarks``, ``CropTransform.to_crop`` / ``to_frame`` of seeded points,
   and ``pose.roll_from_eyes``.
@@ -210,8 +209,6 @@ def landmark_case(detection, crop, raw: np.ndarray, dtype: str, scale: float, ze
         "next_from_nudged_matrix": api.next_tracking_crop(
             api.tracking_crop(points + np.float32([1.0, 0.0, 0.0])), points).matrix.reshape(-1).tolist(),
         "looks_tracked": bool(api.looks_tracked(to_crop_points(dequantized))),
-        "needs_reframe": bool(api.needs_reframe(to_crop_points(dequantized))),
-        "reframed_matrix": api.reframed_crop(crop, to_crop_points(dequantized)).matrix.reshape(-1).tolist(),
     }
 
 
@@ -233,14 +230,10 @@ def landmarks_golden(detections: list) -> dict:
         cases.append(landmark_case(detection, crop, raw, dtype, scale, zero_point, "synthetic"))
     # a lost track: the face drifted to the crop's corner and shrank
     lost = to_crop_points(synthetic_output((0.0, 0.0, 0.0), rng)) * 0.4
-    # a face framed by a box too far left (0.1 of the crop): a re-crop, not a lost track
-    shifted = to_crop_points(synthetic_output((0.0, 0.0, 0.0), rng)) + np.float32([0.1 * MODEL_INPUT, 0.0, 0.0])
     return {"made_by": "denseface.api/decode/pose on the bundled int8 model's raw outputs for the real crops, "
                        "and on SYNTHETIC outputs (mean_shape at known poses + noise) for the other tensor types",
             "model_input": MODEL_INPUT, "cases": cases,
-            "tracking_lost": {"crop_points": packed(lost, "float32"), "looks_tracked": bool(api.looks_tracked(lost))},
-            "misframed": {"crop_points": packed(shifted, "float32"), "looks_tracked": bool(api.looks_tracked(shifted)),
-                          "needs_reframe": bool(api.needs_reframe(shifted))}}
+            "tracking_lost": {"crop_points": packed(lost, "float32"), "looks_tracked": bool(api.looks_tracked(lost))}}
 
 
 def crop_golden() -> dict:

@@ -31,8 +31,7 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from denseface.crop import (BOX_CONVENTIONS, LANDMARK_BOX_SCALE, MODEL_INPUT, CropTransform, crop_from_box,
-                            crop_from_landmarks, landmark_square, square_transform)
+from denseface.crop import BOX_CONVENTIONS, MODEL_INPUT, CropTransform, crop_from_box, crop_from_landmarks
 from denseface.decode import OUTPUT_SIZE, decode, to_crop_points
 from denseface.detect import DETECTOR_SPECS, Detection, DetectorOptions, FaceDetector, check_frame
 from denseface.infer import TFLiteModel
@@ -56,15 +55,6 @@ MIN_FACE_PX = 8.0  # a tracked face whose 68-point box side falls below this (fr
 # noise and the tracking loop amplifies it (first model: 11.45 px jitter vs 3.02 px in image mode).
 TRACK_DEAD_BAND = 0.03
 TRACK_DEAD_BAND_DEG = 3.0
-# IMAGE mode re-crops a face from its own 68 points (``reframed_crop``) while they sit in the crop
-# unlike the training crops: centre off by more than REFRAME_MAX_SHIFT × MODEL_INPUT or side outside
-# REFRAME_SIDE_RANGE of the expected side — a detector box far from the face's 68-point box, as
-# BlazeFace's often is at |yaw| > 60°. Chosen on the validation renders (python -m
-# train.calibrate_boxes --model ..., model r4, BlazeFace boxes): balanced NME 2.729 with one pass,
-# 2.567 with these thresholds and up to 2 re-crops (0.30 extra model runs per face), 2.515 re-cropping
-# every face twice; boxes of the 68 points: 2.382, re-cropped 0.1 % of the time.
-REFRAME_MAX_SHIFT = 0.05
-REFRAME_SIDE_RANGE = (0.85, 1.15)
 # The detection crop keeps rolls of BlazeFace's eye line up to this many degrees, the rotation range
 # the model is trained on, and removes only the excess: the eye keypoints' roll is unreliable
 # off-frontal (error against the labels on the validation renders, |yaw| > 60: median 11.3°, 90th
@@ -100,9 +90,6 @@ class DenseFaceOptions:
         redetect_interval: VIDEO: run the detector every this many frames even while tracking (to
             find new faces and drop faces the detector no longer sees); 0 = only when no face is
             tracked or a track is lost.
-        max_reframes: IMAGE: how many times a face may be cropped again from its own landmarks when
-            they sit in the crop unlike the training crops (see ``needs_reframe``; each time one more
-            model run); 0 = one model run per face, fastest.
 
     Raises (on construction):
         ValueError: a value out of range or an unknown name.
@@ -119,7 +106,6 @@ class DenseFaceOptions:
     min_cutoff: float = 1.0
     beta: float = 0.05
     redetect_interval: int = 30
-    max_reframes: int = 2
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTOR_SPECS:
@@ -136,8 +122,6 @@ class DenseFaceOptions:
             raise ValueError(f"need min_cutoff > 0 and beta >= 0, got {self.min_cutoff} and {self.beta}")
         if not isinstance(self.redetect_interval, int) or self.redetect_interval < 0:
             raise ValueError(f"redetect_interval must be an int >= 0, got {self.redetect_interval!r}")
-        if not isinstance(self.max_reframes, int) or self.max_reframes < 0:
-            raise ValueError(f"max_reframes must be an int >= 0, got {self.max_reframes!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -309,42 +293,16 @@ def crop_roll(transform: CropTransform) -> float:
     return math.atan2(transform.matrix[1, 0], transform.matrix[0, 0])
 
 
-def framing(crop_points: np.ndarray) -> tuple[float, float]:
-    """How (520, 3) crop-pixel points sit in their crop, against the crop rule's framing: (side of
-    their 68-point square box / (MODEL_INPUT / √2), largest offset of its centre from the crop's
-    centre / MODEL_INPUT); (nan, nan) for non-finite points."""
+def looks_tracked(crop_points: np.ndarray) -> bool:
+    """Whether (520, 3) points in crop pixels are framed as the crop rule frames a face (see
+    ``TRACK_SIDE_RANGE``, ``TRACK_MAX_SHIFT``); False also for non-finite points."""
     if not np.isfinite(crop_points).all():
-        return math.nan, math.nan
+        return False
     xy = crop_points[IBUG68, :2]
     lo, hi = xy.min(0), xy.max(0)
     side = float((hi - lo).max()) / (MODEL_INPUT / math.sqrt(2.0))
     shift = float(np.abs((lo + hi) / 2 - (MODEL_INPUT - 1) / 2).max()) / MODEL_INPUT
-    return side, shift
-
-
-def looks_tracked(crop_points: np.ndarray) -> bool:
-    """Whether (520, 3) points in crop pixels are framed as the crop rule frames a face (see
-    ``TRACK_SIDE_RANGE``, ``TRACK_MAX_SHIFT``); False also for non-finite points."""
-    side, shift = framing(crop_points)
     return TRACK_SIDE_RANGE[0] <= side <= TRACK_SIDE_RANGE[1] and shift <= TRACK_MAX_SHIFT
-
-
-def needs_reframe(crop_points: np.ndarray) -> bool:
-    """Whether finite (520, 3) crop-pixel points are framed unlike the training crops
-    (``REFRAME_MAX_SHIFT``, ``REFRAME_SIDE_RANGE``); False for non-finite points (nothing to frame by)."""
-    side, shift = framing(crop_points)
-    if math.isnan(side):
-        return False
-    return not (REFRAME_SIDE_RANGE[0] <= side <= REFRAME_SIDE_RANGE[1] and shift <= REFRAME_MAX_SHIFT)
-
-
-def reframed_crop(current: CropTransform, crop_points: np.ndarray) -> CropTransform:
-    """The crop rule applied to a face's (520, 3) points in the pixels of ``current``: their 68-point
-    square box ×√2, measured in the crop's own axes so that ``current``'s roll is kept."""
-    (cx, cy), side = landmark_square(crop_points[IBUG68, :2])
-    centre = current.to_frame(np.array([[cx, cy]]))[0]
-    return square_transform((float(centre[0]), float(centre[1])), side / current.scale * LANDMARK_BOX_SCALE,
-                            current.size, math.degrees(crop_roll(current)))
 
 
 @dataclass
@@ -417,7 +375,7 @@ class DenseFace:
         else:
             boxes = check_boxes(faces, frame.shape[0], frame.shape[1])
             crops = [(crop_from_box(box, box_convention), math.nan) for box in boxes]
-        return [make_face(self._points(frame, crop), score) for crop, score in crops]
+        return [make_face(decode(self.infer(crop.warp(frame)), crop), score) for crop, score in crops]
 
     def landmarks_for_video(self, frame: np.ndarray, timestamp_ms: float) -> list[Face]:
         """Landmarks of the faces in one frame of a video stream (VIDEO mode).
@@ -473,18 +431,6 @@ class DenseFace:
         """Run the landmark model on a (120, 120, 3) uint8 RGB crop; returns the (1560,) float32 output."""
         x = crop[None] if self.model.input_dtype == np.uint8 else crop[None].astype(np.float32)
         return self.model.run(x)[0].reshape(-1)
-
-    def _points(self, frame: np.ndarray, crop: CropTransform) -> np.ndarray:
-        """(520, 3) frame points of the face in ``crop``, re-cropped up to ``options.max_reframes``
-        times while :func:`needs_reframe`."""
-        output = self.infer(crop.warp(frame))
-        for _ in range(self.options.max_reframes):
-            crop_points = to_crop_points(output)
-            if not needs_reframe(crop_points):
-                break
-            crop = reframed_crop(crop, crop_points)
-            output = self.infer(crop.warp(frame))
-        return decode(output, crop)
 
     def _require_mode(self, mode: RunningMode, method: str, other: str) -> None:
         if self.options.running_mode is not mode:

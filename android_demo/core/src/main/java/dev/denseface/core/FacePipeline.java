@@ -38,13 +38,11 @@ public final class FacePipeline<F> {
      * @param beta One-Euro speed coefficient, 1/px (&gt;= 0)
      * @param redetectInterval run the detector every this many frames even while tracking; 0 = only
      *     when no face is tracked or a track is lost
-     * @param maxReframes images: how many times a face may be cropped again from its own landmarks
-     *     while {@link #needsReframe}; 0 = one model run per face
      */
-    public record Options(int maxFaces, double minCutoff, double beta, int redetectInterval, int maxReframes) {
-        /** The SDK's defaults: 1 face, min_cutoff 1 Hz, beta 0.05, re-detect every 30 frames, 2 re-crops. */
+    public record Options(int maxFaces, double minCutoff, double beta, int redetectInterval) {
+        /** The SDK's defaults: 1 face, min_cutoff 1 Hz, beta 0.05, re-detect every 30 frames. */
         public static Options defaults() {
-            return new Options(1, 1.0, 0.05, 30, 2);
+            return new Options(1, 1.0, 0.05, 30);
         }
 
         /** @throws IllegalArgumentException for a value out of range */
@@ -58,9 +56,6 @@ public final class FacePipeline<F> {
             if (redetectInterval < 0) {
                 throw new IllegalArgumentException("redetectInterval must be >= 0, got " + redetectInterval);
             }
-            if (maxReframes < 0) {
-                throw new IllegalArgumentException("maxReframes must be >= 0, got " + maxReframes);
-            }
         }
     }
 
@@ -69,15 +64,6 @@ public final class FacePipeline<F> {
 
     /** ... or its centre moves further than this fraction of the crop side from the crop's centre. */
     public static final double TRACK_MAX_SHIFT = 0.25;
-
-    /**
-     * Images: a face is cropped again from its own 68 points while their centre is further than this
-     * fraction of the crop side from the crop's centre (api.py's REFRAME_MAX_SHIFT) ...
-     */
-    public static final double REFRAME_MAX_SHIFT = 0.05;
-
-    /** ... or their box side, relative to the crop rule's, is outside this range (REFRAME_SIDE_RANGE). */
-    public static final double[] REFRAME_SIDE_RANGE = {0.85, 1.15};
 
     /** A tracked face whose 68-point box side falls below this (frame px) is lost. */
     public static final double MIN_FACE_PX = 8.0;
@@ -135,16 +121,7 @@ public final class FacePipeline<F> {
         List<Face> faces = new ArrayList<>();
         for (Detection detection : stages.detect(frame)) {
             CropTransform crop = detectionCrop(detection);
-            float[] output = stages.landmarks(frame, crop);
-            for (int i = 0; i < options.maxReframes(); i++) {
-                float[] cropPoints = LandmarkDecoder.toCropPoints(output);
-                if (!needsReframe(cropPoints)) {
-                    break;
-                }
-                crop = reframedCrop(crop, cropPoints);
-                output = stages.landmarks(frame, crop);
-            }
-            faces.add(makeFace(LandmarkDecoder.decode(output, crop), detection.score()));
+            faces.add(makeFace(LandmarkDecoder.decode(stages.landmarks(frame, crop), crop), detection.score()));
             if (faces.size() == options.maxFaces()) {
                 break;
             }
@@ -244,14 +221,13 @@ public final class FacePipeline<F> {
     }
 
     /**
-     * How 520 × 3 crop-pixel points sit in their crop against the crop rule's framing: {side of their
-     * 68-point square box / (MODEL_INPUT / √2), largest offset of its centre from the crop's centre /
-     * MODEL_INPUT}; {NaN, NaN} for non-finite points (api.framing).
+     * Whether 520 × 3 points in crop pixels are framed as the crop rule frames a face (see
+     * {@link #TRACK_SIDE_RANGE}, {@link #TRACK_MAX_SHIFT}); false also for non-finite points.
      */
-    public static double[] framing(float[] cropPoints) {
+    public static boolean looksTracked(float[] cropPoints) {
         for (float v : cropPoints) {
             if (!Float.isFinite(v)) {
-                return new double[] {Double.NaN, Double.NaN};
+                return false;
             }
         }
         float[] box = box68(cropPoints);
@@ -259,39 +235,7 @@ public final class FacePipeline<F> {
         double centre = (Crop.MODEL_INPUT - 1) / 2.0;
         double shift = Math.max(Math.abs((box[0] + box[2]) / 2.0 - centre), Math.abs((box[1] + box[3]) / 2.0 - centre))
                 / Crop.MODEL_INPUT;
-        return new double[] {side, shift};
-    }
-
-    /**
-     * Whether 520 × 3 points in crop pixels are framed as the crop rule frames a face (see
-     * {@link #TRACK_SIDE_RANGE}, {@link #TRACK_MAX_SHIFT}); false also for non-finite points.
-     */
-    public static boolean looksTracked(float[] cropPoints) {
-        double[] f = framing(cropPoints);
-        return TRACK_SIDE_RANGE[0] <= f[0] && f[0] <= TRACK_SIDE_RANGE[1] && f[1] <= TRACK_MAX_SHIFT;
-    }
-
-    /**
-     * Whether finite 520 × 3 crop-pixel points are framed unlike the training crops
-     * ({@link #REFRAME_MAX_SHIFT}, {@link #REFRAME_SIDE_RANGE}); false for non-finite points.
-     */
-    public static boolean needsReframe(float[] cropPoints) {
-        double[] f = framing(cropPoints);
-        if (Double.isNaN(f[0])) {
-            return false;
-        }
-        return !(REFRAME_SIDE_RANGE[0] <= f[0] && f[0] <= REFRAME_SIDE_RANGE[1] && f[1] <= REFRAME_MAX_SHIFT);
-    }
-
-    /**
-     * The crop rule applied to a face's 520 × 3 points in the pixels of {@code current}: their
-     * 68-point square box ×√2, measured in the crop's own axes so that its roll is kept (api.reframed_crop).
-     */
-    public static CropTransform reframedCrop(CropTransform current, float[] cropPoints) {
-        double[] square = Crop.landmarkSquare(cropPoints, 3, LandmarkDecoder.N_LANDMARKS68);
-        float[] centre = current.toFrame(new float[] {(float) square[0], (float) square[1]}, 2);
-        return Crop.squareTransform(centre[0], centre[1], square[2] / current.scale() * Crop.LANDMARK_BOX_SCALE,
-                current.size(), Math.toDegrees(cropRoll(current)));
+        return TRACK_SIDE_RANGE[0] <= side && side <= TRACK_SIDE_RANGE[1] && shift <= TRACK_MAX_SHIFT;
     }
 
     /** (x0, y0, x1, y1): the tight box of the 68 landmarks' (x, y) among 520 × 3 points. */

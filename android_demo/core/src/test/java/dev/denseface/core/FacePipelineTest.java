@@ -42,29 +42,12 @@ public class FacePipelineTest {
         GoldenStages stages = new GoldenStages();
         stages.detections.add(LandmarksGoldenTest.detection(c));
         stages.output = LandmarksGoldenTest.dequantized(c);
-        FacePipeline<Object> pipeline = new FacePipeline<>(Golden.topology(), new FacePipeline.Options(1, 1.0, 0.05, 30, 0));
+        FacePipeline<Object> pipeline = new FacePipeline<>(Golden.topology(), FacePipeline.Options.defaults());
         List<Face> faces = pipeline.landmarks(new Object(), stages);
         assertEquals(1, faces.size());
-        assertEquals(1, stages.landmarkCalls);
         assertArrayEquals(packedFloats(c.get("frame_points")), faces.get(0).points(), 1e-3f);
         assertArrayEquals(doubles(c.get("pose")), faces.get(0).pose(), 1e-3);
         assertEquals(3 * 68, faces.get(0).points68().length);
-    }
-
-    @Test
-    public void imageModeCropsAMisframedFaceAgain() throws Exception {
-        Map<String, Object> c = firstCase(); // the bundled model's output on this detection needs a re-crop
-        assertEquals(true, c.get("needs_reframe"));
-        GoldenStages stages = new GoldenStages();
-        stages.detections.add(LandmarksGoldenTest.detection(c));
-        stages.output = LandmarksGoldenTest.dequantized(c); // the same output for every crop: stays misframed
-        FacePipeline<Object> pipeline = new FacePipeline<>(Golden.topology(), FacePipeline.Options.defaults());
-        List<Face> faces = pipeline.landmarks(new Object(), stages);
-        assertEquals(1 + FacePipeline.Options.defaults().maxReframes(), stages.landmarkCalls);
-        float[] cropPoints = packedFloats(c.get("crop_points"));
-        CropTransform first = new CropTransform(doubles(c.get("reframed_matrix")), (int) num(c.get("crop_size")));
-        CropTransform last = FacePipeline.reframedCrop(first, cropPoints);
-        assertArrayEquals(LandmarkDecoder.decode(stages.output, last), faces.get(0).points(), 1e-4f);
     }
 
     @Test
@@ -73,7 +56,7 @@ public class FacePipelineTest {
         GoldenStages stages = new GoldenStages();
         stages.detections.add(LandmarksGoldenTest.detection(c));
         stages.output = LandmarksGoldenTest.dequantized(c);
-        FacePipeline<Object> pipeline = new FacePipeline<>(Golden.topology(), new FacePipeline.Options(1, 1.0, 0.05, 3, 2));
+        FacePipeline<Object> pipeline = new FacePipeline<>(Golden.topology(), new FacePipeline.Options(1, 1.0, 0.05, 3));
         for (int frame = 0; frame < 4; frame++) {
             assertEquals(1, pipeline.landmarksForVideo(new Object(), 33.0 * frame, stages).size());
         }
@@ -91,7 +74,7 @@ public class FacePipelineTest {
         GoldenStages stages = new GoldenStages();
         stages.detections.add(LandmarksGoldenTest.detection(c));
         stages.output = LandmarksGoldenTest.dequantized(c);
-        FacePipeline<Object> pipeline = new FacePipeline<>(Golden.topology(), new FacePipeline.Options(1, 1.0, 0.05, 0, 2));
+        FacePipeline<Object> pipeline = new FacePipeline<>(Golden.topology(), new FacePipeline.Options(1, 1.0, 0.05, 0));
         pipeline.landmarksForVideo(new Object(), 0, stages);
         float[] lost = LandmarksGoldenTest.dequantized(c).clone();
         java.util.Arrays.fill(lost, Float.NaN);

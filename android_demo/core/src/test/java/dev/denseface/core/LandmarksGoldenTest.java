@@ -127,18 +127,10 @@ public class LandmarksGoldenTest {
             assertArrayEquals(doubles(c.get("next_from_nudged_matrix")),
                     FacePipeline.nextTrackingCrop(FacePipeline.trackingCrop(nudged), points).matrix(), 1e-6);
             assertEquals(c.get("looks_tracked"), FacePipeline.looksTracked(packedFloats(c.get("crop_points"))));
-            assertEquals(c.get("needs_reframe"), FacePipeline.needsReframe(packedFloats(c.get("crop_points"))));
-            assertArrayEquals(doubles(c.get("reframed_matrix")),
-                    FacePipeline.reframedCrop(crop, packedFloats(c.get("crop_points"))).matrix(), 1e-6);
         }
         Map<String, Object> lost = obj(golden.get("tracking_lost"));
         assertEquals(lost.get("looks_tracked"), FacePipeline.looksTracked(packedFloats(lost.get("crop_points"))));
         assertEquals(false, lost.get("looks_tracked"));
-        Map<String, Object> misframed = obj(golden.get("misframed"));
-        assertEquals(true, misframed.get("looks_tracked"));
-        assertEquals(true, misframed.get("needs_reframe"));
-        assertEquals(true, FacePipeline.needsReframe(packedFloats(misframed.get("crop_points"))));
-        assertEquals(true, FacePipeline.looksTracked(packedFloats(misframed.get("crop_points"))));
     }
 
     @Test
