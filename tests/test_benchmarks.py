@@ -120,6 +120,18 @@ def test_accuracy_quick_run(synthetic_int8, tmp_path):
     assert (tmp_path / "accuracy.png").stat().st_size > 0
 
 
+def test_annotated_face_is_the_box_centred_in_the_ground_truth():
+    evaluate = pytest.importorskip("train.evaluate")
+    gt = np.array([[100.0, 100.0], [200.0, 100.0], [150.0, 220.0]])  # tight box (100, 100)-(200, 220)
+    other = (300.0, 90.0, 420.0, 230.0)  # someone else, centre outside the box
+    near = (95.0, 95.0, 205.0, 215.0)  # centre (150, 155): 5 px from the box's centre (150, 160)
+    nearer = (110.0, 110.0, 190.0, 210.0)  # centre (150, 160)
+    assert evaluate.annotated_face([other, near], gt) == 1
+    assert evaluate.annotated_face([other, near, nearer], gt) == 2
+    assert evaluate.annotated_face([other], gt) is None
+    assert evaluate.annotated_face([], gt) is None
+
+
 def test_arm_check_passes_against_itself(synthetic_int8, tmp_path):
     import importlib.util
 

@@ -14,8 +14,10 @@ Rows (NME of the 68 points in 2-D, %, by |yaw| bin and balanced):
 2. ``SDK crops``: the SDK's crop rule (``denseface.crop.crop_from_box``, convention "landmarks68") on the
    tight box of the ground-truth 68 points, cut from the 450×450 originals and decoded with
    ``denseface.decode``.
-3. end to end through a detector: ``row_end_to_end`` takes any frame → 68 points callable (added by
-   the SDK).
+3. end to end through a detector: ``row_end_to_end`` takes any frame → faces' 68 points callable
+   (added by the SDK). Several people can be in an AFLW2000-3D original and only one is annotated:
+   the row scores the found face of the annotated person (``annotated_face``), and counts an image as
+   missed when none was found.
 4. ``--mediapipe``: the MediaPipe 468-point mesh (``train.teacher``) on a square ROI of 1.5× the
    ground-truth box's longer side, with each of our 68 points taken as the nearest MediaPipe point
    (see ``mediapipe_68``).
@@ -33,7 +35,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -146,15 +148,36 @@ def row_sdk_crops(predict: CropPredictor, gt: Aflw2000) -> NMEReport:
     return nme_report(pred, gt.pts68, gt.yaw)
 
 
-def row_end_to_end(landmarks68: Callable[[np.ndarray], np.ndarray | None], gt: Aflw2000) -> NMEReport:
-    """Row 3: a whole pipeline, ``landmarks68(frame)`` on each (450, 450, 3) uint8 RGB original →
-    (68, 2) frame pixels, or None when it finds no face (counted as missed)."""
+def annotated_face(boxes: Sequence[Sequence[float]], gt_points: np.ndarray) -> int | None:
+    """Which of a pipeline's face boxes (x0, y0, x1, y1) belongs to the annotated person: among the
+    boxes whose centre lies inside the tight box of the ground truth's 68 points ((68, ≥2), frame
+    pixels), the one whose centre is nearest the centre of that box; None when no box qualifies. (The
+    SDK's video mode matches detections to tracks by the same rule.)"""
+    x0, y0, x1, y1 = gt_box(gt_points)
+    best, best_distance = None, np.inf
+    for i, (bx0, by0, bx1, by1) in enumerate(boxes):
+        cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+        distance = np.hypot(cx - (x0 + x1) / 2, cy - (y0 + y1) / 2)
+        if x0 <= cx <= x1 and y0 <= cy <= y1 and distance < best_distance:
+            best, best_distance = i, distance
+    return best
+
+
+def row_end_to_end(faces68: Callable[[np.ndarray], list[np.ndarray]], gt: Aflw2000) -> tuple[NMEReport, int]:
+    """Row 3: a whole pipeline, ``faces68(frame)`` on each (450, 450, 3) uint8 RGB original → a list of
+    (68, ≥2) frame-pixel point sets, one per face found (best first). The face of the annotated
+    person (``annotated_face``, by the tight box of each face's points) is scored; an image where it
+    was not found counts as missed. Returns the report and the number of images whose first face
+    was someone else's."""
     pred = np.full_like(gt.pts68, np.nan)
+    others_first = 0
     for i, name in enumerate(gt.names):
-        points = landmarks68(read_rgb(AFLW2000 / "images" / name))
-        if points is not None:
-            pred[i] = np.asarray(points)[:, :2]
-    return nme_report(pred, gt.pts68, gt.yaw)
+        faces = [np.asarray(points)[:, :2] for points in faces68(read_rgb(AFLW2000 / "images" / name))]
+        match = annotated_face([(*f.min(0), *f.max(0)) for f in faces], gt.pts68[i])
+        if match is not None:
+            pred[i] = faces[match]
+        others_first += bool(faces) and match != 0
+    return nme_report(pred, gt.pts68, gt.yaw), others_first
 
 
 @lru_cache(maxsize=1)
