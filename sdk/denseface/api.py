@@ -58,9 +58,10 @@ TRACK_DEAD_BAND_DEG = 3.0
 # The detection crop keeps rolls of BlazeFace's eye line up to this many degrees, the rotation range
 # the model is trained on, and removes only the excess: the eye keypoints' roll is unreliable
 # off-frontal (error against the labels on the validation renders, |yaw| > 60: median 11.3°, 90th
-# percentile 34.2°). Validation NME through detection crops by |yaw| bin, balanced (bundled model,
-# python -m train.calibrate_boxes --model ...): whole eye roll 2.95, none 2.79, beyond ±30° 2.85,
-# beyond ±45° 2.83 — nearly "none", while faces rolled past 45° still reach the model upright.
+# percentile 34.2°). Validation NME through detection crops by |yaw| bin, balanced (python -m
+# train.calibrate_boxes --model ...; model r3 / bundled model r5): whole eye roll 2.95 / 2.71, none
+# 2.79 / 2.63, beyond ±30° 2.85 / 2.69, beyond ±45° 2.83 / 2.68 — nearly "none", while faces rolled
+# past 45° still reach the model upright.
 DETECTION_FREE_ROLL_DEG = 45.0
 
 
