@@ -293,7 +293,10 @@ def model_alone(paths: dict[str, Path], threads: int, count: int, warmup: int) -
 
 def export_variants(specs: list[str], folder: Path) -> dict[str, Path]:
     """Random-weight int8 .tflite of the landmark architecture for each "ALPHA@SIZE" spec, exported
-    like the shipped model (``train.export.convert_int8``, calibrated on random crops): timing only."""
+    like the shipped model (``train.export.convert_int8``, calibrated on random crops): timing only.
+    Needs TensorFlow only when ``specs`` is not empty."""
+    if not specs:
+        return {}
     from train.export import convert_int8
     from train.model import build_model
 
