@@ -59,8 +59,8 @@ TRACK_DEAD_BAND_DEG = 3.0
 # the model is trained on, and removes only the excess: the eye keypoints' roll is unreliable
 # off-frontal (error against the labels on the validation renders, |yaw| > 60: median 11.3°, 90th
 # percentile 34.2°). Validation NME through detection crops by |yaw| bin, balanced (python -m
-# train.calibrate_boxes --model ...; model r3 / bundled model r5): whole eye roll 2.95 / 2.71, none
-# 2.79 / 2.63, beyond ±30° 2.85 / 2.69, beyond ±45° 2.83 / 2.68 — nearly "none", while faces rolled
+# train.calibrate_boxes --model ...; model r3 / bundled model r6): whole eye roll 2.95 / 2.56, none
+# 2.79 / 2.48, beyond ±30° 2.85 / 2.53, beyond ±45° 2.83 / 2.53 — nearly "none", while faces rolled
 # past 45° still reach the model upright.
 DETECTION_FREE_ROLL_DEG = 45.0
 
