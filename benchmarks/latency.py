@@ -291,10 +291,19 @@ def model_alone(paths: dict[str, Path], threads: int, count: int, warmup: int) -
     return results
 
 
-def export_variants(specs: list[str], folder: Path) -> dict[str, Path]:
-    """Random-weight int8 .tflite of the landmark architecture for each "ALPHA@SIZE" spec, exported
-    like the shipped model (``train.export.convert_int8``, calibrated on random crops): timing only.
-    Needs TensorFlow only when ``specs`` is not empty."""
+def variant(spec: str) -> tuple[float, int]:
+    """(width multiplier, input size) of an "ALPHA@SIZE" command-line value such as "0.75@96"."""
+    try:
+        alpha, size = spec.split("@")
+        return float(alpha), int(size)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ALPHA@SIZE such as 0.75@96, got {spec!r}") from None
+
+
+def export_variants(specs: list[tuple[float, int]], folder: Path) -> dict[str, Path]:
+    """Random-weight int8 .tflite of the landmark architecture for each (width multiplier, input size),
+    exported like the shipped model (``train.export.convert_int8``, calibrated on random crops): timing
+    only. Needs TensorFlow only when ``specs`` is not empty."""
     if not specs:
         return {}
     from train.export import convert_int8
@@ -302,8 +311,7 @@ def export_variants(specs: list[str], folder: Path) -> dict[str, Path]:
 
     rng = np.random.default_rng(0)
     paths = {}
-    for spec in specs:
-        alpha, size = float(spec.split("@")[0]), int(spec.split("@")[1])
+    for alpha, size in specs:
         model = build_model(input_size=size, alpha=alpha)
         dense = model.get_layer("points")
         kernel, bias = dense.get_weights()
@@ -440,15 +448,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--facemesh-python", default=str(DEFAULT_FACEMESH_PYTHON),
                         help="interpreter with mediapipe==0.10.14 for the FaceMesh row, or 'none' "
                              f"(default {DEFAULT_FACEMESH_PYTHON})")
-    parser.add_argument("--variants", nargs="*", default=[], metavar="ALPHA@SIZE",
+    parser.add_argument("--variants", nargs="*", type=variant, default=[], metavar="ALPHA@SIZE",
                         help="also time the architecture at these width multipliers and input sizes, e.g. "
                              "1.0@120 0.75@96 (random int8 weights; needs TensorFlow)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     if args.frames < 1 or args.warmup < 0 or min(args.threads) < 1:
         parser.error("--frames must be >= 1, --warmup >= 0, every --threads >= 1")
-    if any(len(v.split("@")) != 2 for v in args.variants):
-        parser.error("--variants takes ALPHA@SIZE values, e.g. 0.75@96")
 
     from denseface.fetch import model_path
 

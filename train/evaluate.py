@@ -152,7 +152,7 @@ def annotated_face(boxes: Sequence[Sequence[float]], gt_points: np.ndarray) -> i
     """Which of a pipeline's face boxes (x0, y0, x1, y1) belongs to the annotated person: among the
     boxes whose centre lies inside the tight box of the ground truth's 68 points ((68, ≥2), frame
     pixels), the one whose centre is nearest the centre of that box; None when no box qualifies. (The
-    SDK's video mode matches detections to tracks by the same rule.)"""
+    SDK's video mode confirms a track by a detection whose centre lies in the track's box, too.)"""
     x0, y0, x1, y1 = gt_box(gt_points)
     best, best_distance = None, np.inf
     for i, (bx0, by0, bx1, by1) in enumerate(boxes):

@@ -173,7 +173,7 @@ def train(args: argparse.Namespace) -> keras.callbacks.History:
 
     train_samples = load_dataset(args.data, TRAIN_SPLIT, args.max_train)
     val_samples = load_dataset(args.data, VAL_SPLIT, args.max_val)
-    config = AugmentConfig(side_range=(args.box_side[0], args.box_side[1]), shift=args.box_shift)
+    config = AugmentConfig(side_range=tuple(args.box_side), shift=args.box_shift)
     train_ds = make_pipeline(train_samples, args.batch, True, config)
     val_ds = make_pipeline(val_samples, args.batch, False, config)
 

@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 
 MODEL_INPUT = 120  # side of the landmark model's input, pixels
-SUBPIXEL = 32  # crop sampling positions are rounded to 1/32 frame px (OpenCV's fixed-point remap grid)
+SUBPIXEL_BITS = 5  # OpenCV's fixed-point remap grid: positions in 1/32 px (fixed by cv2.remap's table)
+SUBPIXEL = 1 << SUBPIXEL_BITS  # crop sampling positions are rounded to 1/SUBPIXEL frame px
 SNAP_PX = 1.0 / 16.0  # crop centres and sides are rounded to multiples of this, frame pixels
 SNAP_DEG = 1.0 / 16.0  # crop rolls are rounded to multiples of this, degrees
 LANDMARK_BOX_SCALE = float(np.sqrt(2.0))  # 3DDFA's crop: the 68-point box's longer side × √2
@@ -94,7 +95,7 @@ class CropTransform:
         y = np.clip(np.rint((e * steps[:, None] + f) + d * steps[None, :]), -2 * SUBPIXEL, (height + 1) * SUBPIXEL)
         x, y = x.astype(np.int32), y.astype(np.int32)
         whole = np.empty((self.size, self.size, 2), np.int16)
-        whole[..., 0], whole[..., 1] = x >> 5, y >> 5  # floor: the top-left neighbour
+        whole[..., 0], whole[..., 1] = x >> SUBPIXEL_BITS, y >> SUBPIXEL_BITS  # floor: the top-left neighbour
         fraction = ((y & (SUBPIXEL - 1)) * SUBPIXEL + (x & (SUBPIXEL - 1))).astype(np.uint16)
         return cv2.remap(frame, whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                          borderValue=(border_value,) * 3)

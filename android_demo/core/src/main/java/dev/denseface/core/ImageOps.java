@@ -12,8 +12,11 @@ package dev.denseface.core;
  */
 public final class ImageOps {
 
+    /** Bits of the crop's sampling grid (crop.SUBPIXEL_BITS). */
+    public static final int SUBPIXEL_BITS = 5;
+
     /** Crop sampling positions are rounded to 1/SUBPIXEL frame pixels (crop.SUBPIXEL). */
-    public static final int SUBPIXEL = 32;
+    public static final int SUBPIXEL = 1 << SUBPIXEL_BITS;
 
     private ImageOps() {}
 
@@ -76,7 +79,7 @@ public final class ImageOps {
                 // the same operations in the same order as the Python code, so the same rounding
                 int x = (int) clamp(Math.rint((b * v + c) + a * u), -2 * SUBPIXEL, (width + 1) * SUBPIXEL);
                 int y = (int) clamp(Math.rint((e * v + f) + d * u), -2 * SUBPIXEL, (height + 1) * SUBPIXEL);
-                int x0 = x >> 5, y0 = y >> 5, fx = x & (SUBPIXEL - 1), fy = y & (SUBPIXEL - 1);
+                int x0 = x >> SUBPIXEL_BITS, y0 = y >> SUBPIXEL_BITS, fx = x & (SUBPIXEL - 1), fy = y & (SUBPIXEL - 1);
                 acc[0] = acc[1] = acc[2] = 0;
                 addWeighted(argb, width, height, x0, y0, (SUBPIXEL - fx) * (SUBPIXEL - fy), acc);
                 addWeighted(argb, width, height, x0 + 1, y0, fx * (SUBPIXEL - fy), acc);
