@@ -38,6 +38,11 @@ UV_RASTER = 512  # UV mask / position map resolution (pixels per UV unit)
 FRAME_POINTS = 40  # points on the mask outline that shape the triangulation (not part of the 520)
 FRAME_INSET = 0.012  # how far (UV units) inside the mask outline the frame points sit
 AREA_DECIMALS = 9  # UV areas are ~1e-5..1e-2; rounding makes mirrored triangles' areas exactly equal
+# Four points closer than this (relative to the circumradius) to one circle are treated as cocircular:
+# the mirror-symmetric layout makes many exactly cocircular quads (isosceles trapezoids), where Qhull's
+# choice of diagonal differs between versions; 1e-6 is far above float noise and far below real gaps.
+COCIRCULAR_TOL = 1e-6
+EDGE_TOL = 1e-7  # barycentric weight within which a point counts as lying on a triangle's edge
 MIDLINE_TOL = 1e-3  # UV distance from u = 0.5 below which a centroid is put on the midline
 MIN_SPACING = 1e-3  # UV distance below which a centroid duplicates a point already there
 REGION_RADIUS_CM = 1.0  # a point this close to a landmark group on the neutral belongs to that region
@@ -94,9 +99,14 @@ def locate_uv(
         w1 = (v2[..., 0] * v1[..., 1] - v1[..., 0] * v2[..., 1]) / den
         w2 = (v0[..., 0] * v2[..., 1] - v2[..., 0] * v0[..., 1]) / den
     bary = np.nan_to_num(np.stack([1 - w1 - w2, w1, w2], -1), nan=-1.0)
-    best = np.argmax(bary.min(-1), axis=1)  # the containing triangle, or the least-outside one
+    inside = bary.min(-1)  # (N, candidates) ≥ 0 inside the triangle
+    most = inside.max(1, keepdims=True)
+    # the containing triangle, or the least-outside one; a point on an edge is inside both triangles
+    # of the edge, and the lower row is taken so float noise does not pick one
+    tied = inside >= np.minimum(most, 0) - EDGE_TOL
+    best = np.argmin(np.where(tied, cand, np.iinfo(cand.dtype).max), axis=1)
     rows = np.arange(len(uv))
-    found = bary[rows, best].min(-1) >= -1e-9
+    found = most[:, 0] >= -1e-9
     weights = bary[rows, best]
     if snap:
         weights = np.clip(weights, 0, None)
@@ -142,6 +152,58 @@ def mirror_uv(uv: np.ndarray) -> np.ndarray:
     return np.stack([1 - uv[..., 0], uv[..., 1]], -1)
 
 
+def delaunay(points: np.ndarray) -> np.ndarray:
+    """(M, 3) int32 the Delaunay triangulation of (N, 2) points, the same under every Qhull version.
+
+    Where four or more points lie on one empty circle the Delaunay triangulation is not unique and
+    Qhull's choice varies between releases. Such cells (triangles joined across an edge whose opposite
+    vertex lies on their circumcircle, within ``COCIRCULAR_TOL``) are re-triangulated as a fan from
+    their lowest vertex id. Every triangle is counter-clockwise and starts at its lowest vertex id;
+    the rows are sorted.
+    """
+    mesh = Delaunay(points)
+    simplices, neighbors = mesh.simplices, mesh.neighbors
+    a, b, c = (points[simplices[:, k]] for k in range(3))
+    # circumcentre of each triangle, from the standard closed form
+    d = 2 * (a[:, 0] * (b[:, 1] - c[:, 1]) + b[:, 0] * (c[:, 1] - a[:, 1]) + c[:, 0] * (a[:, 1] - b[:, 1]))
+    sa, sb, sc = (a**2).sum(1), (b**2).sum(1), (c**2).sum(1)
+    centre = np.stack([sa * (b[:, 1] - c[:, 1]) + sb * (c[:, 1] - a[:, 1]) + sc * (a[:, 1] - b[:, 1]),
+                       sa * (c[:, 0] - b[:, 0]) + sb * (a[:, 0] - c[:, 0]) + sc * (b[:, 0] - a[:, 0])], 1) / d[:, None]
+    radius = np.linalg.norm(a - centre, axis=1)
+    cell = np.arange(len(simplices))  # union-find over triangles: one root per cocircular cell
+
+    def root(i: int) -> int:
+        while cell[i] != i:
+            cell[i] = cell[cell[i]]
+            i = cell[i]
+        return i
+
+    for t, k in zip(*np.nonzero(neighbors >= 0)):
+        n = neighbors[t, k]
+        opposite = points[np.setdiff1d(simplices[n], simplices[t])[0]]
+        if abs(np.linalg.norm(opposite - centre[t]) - radius[t]) <= COCIRCULAR_TOL * radius[t]:
+            cell[root(t)] = root(n)
+    roots = np.array([root(t) for t in range(len(simplices))])
+    triangles: list[np.ndarray] = []
+    for r in np.unique(roots):
+        members = simplices[roots == r]
+        if len(members) == 1:
+            triangles.append(members[0])
+            continue
+        ring = np.unique(members)  # a convex polygon on one circle: order its corners by angle
+        offset = points[ring] - points[ring].mean(0)
+        ring = ring[np.argsort(np.arctan2(offset[:, 1], offset[:, 0]))]
+        ring = np.roll(ring, -int(np.argmin(ring)))
+        triangles.extend(np.array([ring[0], ring[i], ring[i + 1]]) for i in range(1, len(ring) - 1))
+    tri = np.asarray(triangles)
+    e1, e2 = points[tri[:, 1]] - points[tri[:, 0]], points[tri[:, 2]] - points[tri[:, 0]]
+    clockwise = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0] < 0
+    tri[clockwise] = tri[clockwise][:, [0, 2, 1]]
+    first = np.argmin(tri, axis=1)[:, None]
+    tri = np.take_along_axis(tri, (first + np.arange(3)) % 3, axis=1)  # rotation keeps the orientation
+    return tri[np.lexsort(tri.T[::-1])].astype(np.int32)
+
+
 def sample_points(seeds_uv: np.ndarray, frame_uv: np.ndarray, tri_uv: np.ndarray, n: int) -> np.ndarray:
     """Iterative Delaunay refinement in UV: (n, 2), the seeds first, then centroids in insertion order.
 
@@ -153,12 +215,14 @@ def sample_points(seeds_uv: np.ndarray, frame_uv: np.ndarray, tri_uv: np.ndarray
     points = list(seeds_uv)
     while len(points) < n:
         current = np.asarray(points)
-        mesh = Delaunay(np.vstack([current, frame_uv]))
-        corners = mesh.points[mesh.simplices]  # (M, 3, 2)
+        everything = np.vstack([current, frame_uv])
+        simplices = delaunay(everything)
+        corners = everything[simplices]  # (M, 3, 2)
         e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
         area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
-        # largest first; areas equal to AREA_DECIMALS (mirror pairs) are ties, broken by vertex id
-        order = np.lexsort((mesh.simplices.min(1), -np.round(area, AREA_DECIMALS)))
+        # largest first; areas equal to AREA_DECIMALS (mirror pairs) are ties, kept in delaunay()'s
+        # sorted order of vertex ids (a stable sort), so the order never depends on Qhull
+        order = np.argsort(-np.round(area, AREA_DECIMALS), kind="stable")
         centroids = corners[order].mean(1)
         centroids = centroids[locate_uv(centroids, tri_uv)[0] >= 0]
         added = cKDTree(current)
@@ -215,7 +279,7 @@ def region_labels(points: np.ndarray) -> np.ndarray:
 
 def drawing_triangles(uv: np.ndarray, tri_uv: np.ndarray) -> np.ndarray:
     """(M, 3) int32 Delaunay triangles of the points in UV whose centroid lies on the face (no mouth slot)."""
-    simplices = Delaunay(uv).simplices
+    simplices = delaunay(uv)
     keep = locate_uv(uv[simplices].mean(1), tri_uv)[0] >= 0
     return simplices[keep].astype(np.int32)
 
