@@ -75,7 +75,7 @@ def aflw_frame(path: Path) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _background() -> np.ndarray:
+def background() -> np.ndarray:
     """A fixed (480, 640, 3) uint8 background: a colour gradient with blurred noise (no faces)."""
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:FRAME_HEIGHT, 0:FRAME_WIDTH].astype(np.float32)
@@ -98,7 +98,7 @@ def moving_face_frames(count: int, source: Path | None = None, fps: float = FPS)
     image = read_rgb(source if source is not None else aflw_images_dir() / MOVING_SOURCE)
     height, width = image.shape[:2]
     mask = np.full((height, width), 255, np.uint8)
-    background = _background()
+    backdrop = background()
     for i in range(count):
         t = i / fps
         dx, dy, scale, roll = moving_face_pose(t)
@@ -106,6 +106,6 @@ def moving_face_frames(count: int, source: Path | None = None, fps: float = FPS)
         matrix[:, 2] += [(FRAME_WIDTH - width) / 2 + dx, (FRAME_HEIGHT - height) / 2 + dy]
         face = cv2.warpAffine(image, matrix, (FRAME_WIDTH, FRAME_HEIGHT), flags=cv2.INTER_LINEAR)
         inside = cv2.warpAffine(mask, matrix, (FRAME_WIDTH, FRAME_HEIGHT), flags=cv2.INTER_NEAREST) > 0
-        frame = background.copy()
+        frame = backdrop.copy()
         frame[inside] = face[inside]
         yield frame, 1000.0 * t

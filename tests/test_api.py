@@ -8,6 +8,9 @@ then come back with that box's square, and colour order and crop content are vis
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 from importlib import resources
@@ -17,10 +20,11 @@ import cv2
 import numpy as np
 import pytest
 
+import denseface
 from denseface import DenseFace, DenseFaceOptions, RunningMode
 from denseface.api import BUNDLED_MODEL, bundled_model_path
 from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT, SNAP_PX, box_to_square, landmark_square
-from denseface.fetch import detector_path
+from denseface.detect import detector_path
 from denseface.pose import roll_from_eyes
 from train.data import AFLW2000
 
@@ -33,10 +37,6 @@ REAL_MODEL = Path(str(resources.files("denseface").joinpath(BUNDLED_MODEL)))  # 
 @pytest.fixture(scope="session")
 def synthetic() -> dict[str, Path]:
     try:
-        detector_path("short")
-    except FileNotFoundError as error:
-        pytest.skip(f"BlazeFace model unavailable offline: {error}")
-    try:
         return synthetic_models(Path(tempfile.gettempdir()))
     except RuntimeError as error:
         pytest.skip(f"synthetic model needs TensorFlow to build: {error}")
@@ -48,9 +48,7 @@ def df(synthetic) -> DenseFace:
 
 
 @pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    if not IMAGE.is_file():
-        pytest.skip(f"{IMAGE} not found")
+def photo(shared_data) -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(IMAGE)), cv2.COLOR_BGR2RGB)
 
 
@@ -275,6 +273,42 @@ def test_missing_bundled_model_names_the_fix():
         bundled_model_path()
 
 
+# Run in a fresh interpreter whose sockets refuse to connect: DenseFace's first run, offline.
+FIRST_RUN_OFFLINE = """
+import socket
+
+def refuse(*args, **kwargs):
+    raise OSError("no network in this test")
+
+socket.socket.connect = socket.socket.connect_ex = refuse
+
+from skimage import data
+from denseface import DenseFace
+
+print(len(DenseFace().landmarks(data.astronaut())))
+"""
+
+
+@pytest.mark.skipif(not REAL_MODEL.is_file(), reason="model not bundled yet")
+def test_first_run_works_offline_with_an_empty_cache(tmp_path):
+    """Everything DenseFace() loads ships in the package: no network, no cache, nothing written to it."""
+    pytest.importorskip("skimage")  # the CLI demo's picture: scikit-image's astronaut, one face
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = dict(
+        os.environ,
+        DENSEFACE_CACHE=str(cache),
+        PIP_NO_INDEX="1",  # should anything still call pip download, it cannot reach an index
+        PIP_INDEX_URL="http://127.0.0.1:9/",
+        PYTHONPATH=str(Path(denseface.__file__).parents[1]),  # the denseface this test session imports
+    )
+    run = subprocess.run([sys.executable, "-c", FIRST_RUN_OFFLINE], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["1"]
+    assert not any(cache.iterdir())
+
+
 def test_options(synthetic):
     with pytest.raises(TypeError):
         DenseFace(model_path=synthetic["float32"], no_such_option=1)
@@ -313,14 +347,20 @@ def test_video_tracks_without_detecting_and_drops_lost_faces(synthetic, photo):
     (centre1, side1), (centre2, side2) = (landmark_square(f[0].points68[:, :2]) for f in (first, second))
     assert np.abs(np.subtract(centre2, centre1)).max() < 0.03 * side1 and side2 == pytest.approx(side1, rel=0.1)
     assert second[0].pose[2] == pytest.approx(first[0].pose[2], abs=0.1)  # roll carried by the eye corners
-    blank = np.zeros_like(photo)
-    assert len(video.landmarks_for_video(blank, 66)) == 1  # the synthetic model sees a face anywhere
-    assert video.landmarks_for_video(blank, 100) == []  # 3rd frame since detection: re-detect drops it
+    video.detector.detect = lambda frame: calls.append(1) or []  # the detector stops seeing the face
+    assert len(video.landmarks_for_video(luma, 66)) == 1  # same crop content: still tracked, no detection
+    assert len(calls) == 1
+    assert video.landmarks_for_video(luma, 100) == []  # 3rd frame since detection: re-detect drops it
     assert len(calls) == 2
     with pytest.raises(ValueError, match="increase"):
         video.landmarks_for_video(photo, 100)
     video.reset()
-    assert len(video.landmarks_for_video(photo, 0)) == 1
+    video.detector.detect = lambda frame: calls.append(1) or detect(frame)
+    assert len(video.landmarks_for_video(luma, 0)) == 1 and len(calls) == 3
+    # the synthetic model sees a face anywhere, but a crop whose content changed is confirmed by
+    # the detector at once, which finds no face in a black frame
+    assert video.landmarks_for_video(np.zeros_like(photo), 33) == []
+    assert len(calls) == 4
 
 
 def test_instances_in_threads_agree(synthetic, photo):
@@ -339,6 +379,54 @@ def test_instances_in_threads_agree(synthetic, photo):
     for points in results.values():
         for p in points:
             np.testing.assert_array_equal(p, results[0][0])
+
+
+def test_one_instance_shared_by_threads_gives_the_single_thread_answers():
+    """4 threads × 200 calls on one instance (the bundled model): every call returns exactly what
+    the same instance returns alone; LiteRT's interpreter state is never used by two calls at once."""
+    frame = astronaut()
+    shared = DenseFace()
+    boxes = [(170.0 + 4 * k, 60.0 + 2 * k, 290.0 + 4 * k, 200.0 + 2 * k) for k in range(4)]
+    expected = [shared.landmarks(frame, faces=[box])[0].points for box in boxes]
+    errors: list[BaseException] = []
+    wrong: list[int] = []
+
+    def work(k: int) -> None:
+        try:
+            for _ in range(200):
+                if not np.array_equal(shared.landmarks(frame, faces=[boxes[k]])[0].points, expected[k]):
+                    wrong.append(k)
+        except BaseException as error:  # reported below: the test must see any failure in a thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and wrong == []
+
+
+def astronaut() -> np.ndarray:
+    """scikit-image's public-domain astronaut photo, (512, 512, 3) uint8 RGB: one face."""
+    skimage_data = pytest.importorskip("skimage.data", reason="scikit-image (the demo/test extra) is needed")
+    return skimage_data.astronaut()
+
+
+@pytest.mark.parametrize("gone", ["black", "grey", "other picture"])
+def test_video_drops_a_face_on_the_first_frame_without_it(gone):
+    """After 20 frames of a tracked face, frames without it give no face at all (no ghost)."""
+    frame = astronaut()
+    video = DenseFace(running_mode=RunningMode.VIDEO)
+    rng = np.random.default_rng(0)
+    for k in range(20):  # the face moves a little, as in a hand-held video
+        moved = np.roll(frame, (int(rng.integers(-3, 4)), int(rng.integers(-3, 4))), axis=(0, 1))
+        assert len(video.landmarks_for_video(moved, 33.0 * k)) == 1
+    empty = {"black": np.zeros_like(frame), "grey": np.full_like(frame, 128),
+             "other picture": cv2.resize(frame[380:, :130], frame.shape[1::-1])}[gone]  # a corner: no face
+    for k in range(20, 50):
+        assert video.landmarks_for_video(empty, 33.0 * k) == [], f"a ghost face on frame {k}"
+    assert len(video.landmarks_for_video(frame, 33.0 * 50)) == 1  # and it comes back when the face does
 
 
 # ---------------------------------------------------------------- accuracy (trained model)

@@ -1,6 +1,7 @@
 """The denseface command line: image (PNG + JSON), video, demo, errors; `python -m denseface`."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -12,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from denseface.cli import main
-from denseface.fetch import detector_path
+from denseface import __version__
+from denseface.cli import FrameProgress, main
 from train.data import AFLW2000
 
 from synthetic_model import synthetic_models
@@ -21,16 +22,24 @@ from synthetic_model import synthetic_models
 REPO = Path(__file__).resolve().parents[1]
 IMAGE = AFLW2000 / "images" / "image00002.jpg"
 REAL_MODEL = REPO / "sdk" / "denseface" / "models" / "denseface_int8.tflite"
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "sdk"), os.environ.get("PYTHONPATH", "")]))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``python -m denseface ARGS`` in a subprocess (stderr is a pipe, not a terminal)."""
+    return subprocess.run([sys.executable, "-m", "denseface", *args], capture_output=True, text=True, env=ENV,
+                          timeout=120)
+
+
+@pytest.fixture
+def small_png(tmp_path) -> Path:
+    path = tmp_path / "in.png"
+    cv2.imwrite(str(path), np.full((64, 64, 3), 128, np.uint8))
+    return path
 
 
 @pytest.fixture(scope="module")
 def model() -> str:
-    if not IMAGE.is_file():
-        pytest.skip(f"{IMAGE} not found")
-    try:
-        detector_path("short")
-    except FileNotFoundError as error:
-        pytest.skip(f"BlazeFace model unavailable offline: {error}")
     try:
         return str(synthetic_models(Path(tempfile.gettempdir()))["int8"])
     except RuntimeError as error:
@@ -51,6 +60,7 @@ def _check_outputs(png: Path, json_path: Path, shape: tuple[int, int]) -> dict:
     return face
 
 
+@pytest.mark.usefixtures("shared_data")  # reads IMAGE
 def test_image_writes_png_and_json(model, tmp_path, capsys):
     png, js = tmp_path / "out.png", tmp_path / "out.json"
     assert main(["image", str(IMAGE), "-o", str(png), "--json", str(js), "--model", model]) == 0
@@ -60,6 +70,7 @@ def test_image_writes_png_and_json(model, tmp_path, capsys):
 
 
 @pytest.mark.skipif(not REAL_MODEL.is_file(), reason="model not bundled yet")
+@pytest.mark.usefixtures("shared_data")  # reads IMAGE
 def test_image_with_the_bundled_model(tmp_path):
     png, js = tmp_path / "out.png", tmp_path / "out.json"
     assert main(["image", str(IMAGE), "-o", str(png), "--json", str(js)]) == 0
@@ -67,6 +78,7 @@ def test_image_with_the_bundled_model(tmp_path):
     assert abs(face["pose"]["yaw"]) < 30  # image00002 is near-frontal (AFLW2000-3D yaw ≈ 1°)
 
 
+@pytest.mark.usefixtures("shared_data")  # reads IMAGE
 def test_video(model, tmp_path, capsys):
     frame = cv2.imread(str(IMAGE))
     source = tmp_path / "in.mp4"
@@ -78,6 +90,7 @@ def test_video(model, tmp_path, capsys):
     assert main(["video", str(source), "-o", str(out), "--model", model]) == 0
     captured = capsys.readouterr()
     assert "6 frames, faces in 6" in captured.out and "frame 6/6" in captured.err
+    assert "\r" not in captured.err  # stderr is not a terminal: whole lines only
     capture = cv2.VideoCapture(str(out))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
     capture.release()
@@ -90,18 +103,95 @@ def test_demo(model, tmp_path):
     assert cv2.imread(str(out)).shape == (512, 512, 3)
 
 
+@pytest.mark.usefixtures("shared_data")  # reads IMAGE
 def test_errors_are_one_line(model, tmp_path):
-    with pytest.raises(SystemExit, match="cannot read an image"):
+    with pytest.raises(SystemExit, match="no such file"):
         main(["image", str(tmp_path / "missing.jpg"), "-o", str(tmp_path / "o.png"), "--model", model])
+    (tmp_path / "text.jpg").write_text("not an image")
+    with pytest.raises(SystemExit, match="cannot read an image"):
+        main(["image", str(tmp_path / "text.jpg"), "-o", str(tmp_path / "o.png"), "--model", model])
     with pytest.raises(SystemExit, match="not found"):
         main(["image", str(IMAGE), "-o", str(tmp_path / "o.png"), "--model", str(tmp_path / "none.tflite")])
     with pytest.raises(SystemExit):
         main(["image", str(IMAGE), "-o", str(tmp_path / "o.png"), "--draw", "hats"])
 
 
+@pytest.mark.usefixtures("shared_data")  # reads IMAGE
 def test_python_dash_m(model, tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "sdk"), os.environ.get("PYTHONPATH", "")]))
-    run = subprocess.run([sys.executable, "-m", "denseface", "image", str(IMAGE), "-o", str(tmp_path / "o.png"),
-                          "--model", model], capture_output=True, text=True, env=env, timeout=120)
+    run = run_cli("image", str(IMAGE), "-o", str(tmp_path / "o.png"), "--model", model)
     assert run.returncode == 0, run.stderr
     assert "1 face(s)" in run.stdout
+
+
+def _assert_one_line_error(run: subprocess.CompletedProcess, *words: str, alone: bool = True) -> None:
+    """Exit status 1, no traceback, stderr ends with our one-line error naming ``words``. ``alone``:
+    nothing else on stderr (False where a native library logs first, e.g. FFmpeg or LiteRT)."""
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    lines = run.stderr.splitlines()
+    assert lines[-1].startswith("denseface: error: ") and all(word in lines[-1] for word in words), run.stderr
+    assert len(lines) == 1 or not alone, run.stderr
+
+
+def test_unknown_output_extension_fails_before_any_work(small_png, tmp_path):
+    out = tmp_path / "x.xyz"
+    _assert_one_line_error(run_cli("image", str(small_png), "-o", str(out)), ".xyz")
+    assert not out.exists()
+    video_out = tmp_path / "x.gif"
+    _assert_one_line_error(run_cli("video", str(small_png), "-o", str(video_out)), ".gif", ".mp4")
+    assert not video_out.exists()
+
+
+def test_json_in_a_missing_folder_fails_before_the_picture_is_written(small_png, tmp_path):
+    png = tmp_path / "o.png"
+    run = run_cli("image", str(small_png), "-o", str(png), "--json", str(tmp_path / "missing" / "o.json"))
+    _assert_one_line_error(run, "does not exist")
+    assert not png.exists()
+
+
+def test_bad_inputs_and_models_are_one_line_errors(small_png, tmp_path):
+    _assert_one_line_error(run_cli("image", str(tmp_path / "missing.png"), "-o", str(tmp_path / "o.png")),
+                           "no such file")
+    text = tmp_path / "text.png"
+    text.write_text("not an image")
+    _assert_one_line_error(run_cli("image", str(text), "-o", str(tmp_path / "o.png")), "cannot read an image")
+    tiny = tmp_path / "tiny.png"
+    cv2.imwrite(str(tiny), np.zeros((1, 1, 3), np.uint8))
+    _assert_one_line_error(run_cli("image", str(tiny), "-o", str(tmp_path / "o.png")), "at least 2")
+    _assert_one_line_error(run_cli("video", str(text), "-o", str(tmp_path / "o.mp4")), "cannot read a video",
+                           alone=False)
+    _assert_one_line_error(run_cli("image", str(small_png), "-o", str(tmp_path / "o.png"), "--model", str(text)),
+                           "not a TFLite model", alone=False)
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "o.mp4").exists()
+
+
+def test_version():
+    run = run_cli("--version")
+    assert run.returncode == 0 and run.stdout.startswith(f"denseface {__version__}")
+
+
+@pytest.mark.parametrize("command", [[], ["image"], ["video"], ["demo"]])
+def test_help_is_plain_text_with_defaults(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "`" not in text
+    if command:
+        assert "(default: 4," in text and "defaults to 1" in text  # --max-faces, and the API's default
+        assert "(default: short)" in text and "(default: 1)" in text
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_rewrites_one_line_only_on_a_terminal():
+    log, terminal = io.StringIO(), _Terminal()
+    for stream in (log, terminal):
+        progress = FrameProgress(total=3, stream=stream)
+        for done in range(1, 4):
+            progress.update(done)
+        progress.close()
+    assert "\r" not in log.getvalue() and log.getvalue().splitlines()[-1].startswith("frame 3/3")
+    assert "\rframe 3/3" in terminal.getvalue() and terminal.getvalue().endswith("\n")

@@ -1,17 +1,24 @@
-"""Loss ablation at a reduced budget: the same model trained from scratch with MSE only, Wing only and
-the hybrid 1.5·Wing + 0.5·MSE, everything else equal; one table of validation NME.
+"""Ablations at a reduced, equal budget: named training variants from the same starting weights, one
+table of validation (renders) and aflw_dev (real photos) scores.
 
-    python -m train.ablation --data ~/.cache/denseface/dataset --out ~/.cache/denseface/ablation
-        [--max-train 12800] [--epochs 2] [--max-val 1000] [--json train/ablation.json]
+    python -m train.ablation --variants mse wing hybrid --out ~/.cache/denseface/ablation
+        [--data DATASET] [--max-train 12800] [--epochs 2] [--max-val 1000] [--json train/ablation.json]
+    python -m train.ablation --variants baseline large_yaw_x3 hard_examples \\
+        --init ~/.cache/denseface/runs/r6/last.keras --lr 2e-4 --warmup-epochs 0.1 \\
+        --out ~/.cache/denseface/ablation_r6 --json train/ablation_r6.json
 
-Each loss trains with ``python -m train.train`` (same seed-free pipeline, same rows, same schedule)
-into OUT/<loss>/, one after another; a killed ablation resumes where it stopped (finished runs are
-read back from their log.csv, an unfinished one continues with ``--resume``). The table gives, per
-loss, the training 68-point NME of the last epoch (augmented batches, as logged) and, for the final
-model on the validation rows (held-out LFW identities), the 68-point NME (%, 3DDFA normalisation:
-2-D points over √(w·h) of the label's 68-point box) and the dense 520-point 3-D NME
-(``train.evaluate.dense_nme``, z relative to the mean depth), computed with batch statistics (see
-``validation_nme``). AFLW2000-3D is not used.
+Each variant is ``python -m train.train`` with the common flags plus its own (``VARIANTS``), trained
+into OUT/<variant>/ one after another; a killed ablation resumes where it stopped (finished runs are
+read back from their log.csv, an unfinished one continues with ``--resume``).
+
+Scores of each final model:
+- validation rows (held-out LFW identities, renders and photos): the 68-point 2-D NME and the dense
+  520-point 3-D NME (%, 3DDFA normalisation by √(w·h) of the label's 68-point box). From scratch the
+  BatchNorm moving averages trail the weights after a few hundred steps, so those runs are scored
+  with batch statistics; runs started from ``--init`` in inference mode, as shipped.
+- aflw_dev (real photos, AFLW's 21 points, roi side / √2, |yaw| bins and balanced, failures > 10 % at
+  >60°; ``train.evaluate.row_aflw_dev``), in inference mode. This is where designs are chosen.
+AFLW2000-3D is not used.
 """
 from __future__ import annotations
 
@@ -25,23 +32,34 @@ from pathlib import Path
 import numpy as np
 
 from denseface.crop import MODEL_INPUT
+from denseface.decode import to_crop_points
 from denseface.topology import IBUG68, N_POINTS
 from train.data import CACHE
 
-LOSS_NAMES = ("mse", "wing", "hybrid")
+# variant → its own train.train flags (on top of the ablation's common flags)
+VARIANTS: dict[str, list[str]] = {
+    "mse": ["--loss", "mse"],
+    "wing": ["--loss", "wing"],
+    "hybrid": ["--loss", "hybrid"],
+    "baseline": [],
+    "large_yaw_x3": ["--large-yaw-weight", "3"],
+    "hard_examples": ["--loss", "hybrid_hard"],
+}
 BATCH = 64
 
 
-def run_one(loss: str, args: argparse.Namespace) -> Path:
-    """Train (or resume, or skip when finished) the run of ``loss``; returns its directory."""
-    out = args.out / loss
+def run_one(variant: str, args: argparse.Namespace) -> Path:
+    """Train (or resume, or skip when finished) the run of ``variant``; returns its directory."""
+    out = args.out / variant
     log = out / "log.csv"
     finished = log.exists() and not (out / "backup").exists()
     if not finished:
         command = [sys.executable, "-m", "train.train", "--data", str(args.data), "--out", str(out),
-                   "--loss", loss, "--epochs", str(args.epochs), "--max-train", str(args.max_train),
+                   "--epochs", str(args.epochs), "--max-train", str(args.max_train),
                    "--max-val", str(args.max_val), "--warmup-epochs", str(args.warmup_epochs),
-                   "--lr", str(args.lr), "--no-mixed-precision"]
+                   "--lr", str(args.lr), "--no-mixed-precision", *args.common, *VARIANTS[variant]]
+        if args.init is not None:
+            command += ["--init", str(args.init)]
         if (out / "backup").exists():
             command.append("--resume")
         print("$", " ".join(command), flush=True)
@@ -49,13 +67,10 @@ def run_one(loss: str, args: argparse.Namespace) -> Path:
     return out
 
 
-def validation_nme(model_path: Path, data: Path, max_val: int) -> tuple[float, float]:
+def validation_nme(model_path: Path, data: Path, max_val: int, batch_statistics: bool) -> tuple[float, float]:
     """(68-point 2-D NME, dense 520-point 3-D NME), both %, of a .keras model on the first ``max_val``
-    validation rows' central crops, with BatchNorm using each batch's own statistics (batches of 64).
-
-    After a few hundred steps from scratch the BatchNorm moving averages still trail the weights (the
-    logged inference-mode validation NME stays near the mean-shape level, ~27 %, while the training
-    NME falls), so the comparison of what each loss has learnt uses batch statistics."""
+    validation rows' central crops; with ``batch_statistics`` BatchNorm uses each batch's own
+    statistics (batches of 64), else its moving averages."""
     import keras
 
     from train.augment import MARGIN
@@ -66,7 +81,7 @@ def validation_nme(model_path: Path, data: Path, max_val: int) -> tuple[float, f
     samples = load_dataset(data, VAL_SPLIT, max_val)
     model = keras.models.load_model(model_path, compile=False)
     crops = samples.images[:, MARGIN:MARGIN + MODEL_INPUT, MARGIN:MARGIN + MODEL_INPUT].astype(np.float32)
-    pred = np.concatenate([np.asarray(model(crops[i:i + BATCH], training=True))
+    pred = np.concatenate([np.asarray(model(crops[i:i + BATCH], training=batch_statistics))
                            for i in range(0, len(crops), BATCH)]).reshape(-1, N_POINTS, 3).astype(np.float64)
     pred *= MODEL_INPUT
     label = samples.points.astype(np.float64) - [MARGIN, MARGIN, 0.0]
@@ -76,36 +91,65 @@ def validation_nme(model_path: Path, data: Path, max_val: int) -> tuple[float, f
     return nme68, float(dense_nme(pred, label).mean())
 
 
+def aflw_dev_scores(model_path: Path) -> dict[str, object]:
+    """The aflw_dev row (``train.evaluate.row_aflw_dev``) of a .keras model in inference mode."""
+    import keras
+
+    from train.evaluate import load_aflw_dev, row_aflw_dev
+
+    model = keras.models.load_model(model_path, compile=False)
+
+    def predict(crop: np.ndarray) -> np.ndarray:
+        return to_crop_points(np.asarray(model(crop[None].astype(np.float32), training=False))[0])
+
+    report = row_aflw_dev(predict, load_aflw_dev())
+    return {"bins": list(report.bins), "balanced": report.balanced, "failures_over_60": report.failures[2],
+            "count_over_60": report.counts[2]}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), required=True,
+                        help="the variants to train and compare")
     parser.add_argument("--data", type=Path, default=CACHE / "dataset", help="dataset directory")
-    parser.add_argument("--out", type=Path, default=CACHE / "ablation", help="directory of the three runs")
+    parser.add_argument("--out", type=Path, default=CACHE / "ablation", help="directory of the runs")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="the .keras weights every variant starts from (default: from scratch)")
     parser.add_argument("--max-train", type=int, default=12800, help="training rows (the first ones)")
     parser.add_argument("--max-val", type=int, default=1000, help="validation rows (the first ones)")
     parser.add_argument("--epochs", type=int, default=2, help="epochs of each run")
     parser.add_argument("--warmup-epochs", type=float, default=0.2, help="learning-rate warm-up, epochs")
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    parser.add_argument("--common", nargs=argparse.REMAINDER, default=[],
+                        help="further train.train flags for every variant (last on the command line)")
     parser.add_argument("--json", type=Path, default=None, help="also write the table here")
     args = parser.parse_args(argv)
 
+    start = "from scratch" if args.init is None else f"from {args.init.name} ({args.init.parent.name})"
+    budget = (f"{args.max_train} training rows × {args.epochs} epochs {start}, batch 64, AdamW peak lr "
+              f"{args.lr}, warm-up {args.warmup_epochs} epochs, {args.max_val} validation rows"
+              + (f", common flags {' '.join(args.common)}" if args.common else ""))
     table = {}
-    for loss in LOSS_NAMES:
-        out = run_one(loss, args)
+    for variant in args.variants:
+        out = run_one(variant, args)
         with (out / "log.csv").open() as f:
             rows = list(csv.DictReader(f))
-        nme68, nme520 = validation_nme(out / "last.keras", args.data, args.max_val)
-        table[loss] = {"logged_val_nme68_by_epoch": [float(r["val_nme68"]) for r in rows],
-                       "logged_train_nme68_by_epoch": [float(r["nme68"]) for r in rows],
-                       "val_nme68_batch_stats": nme68, "val_nme520_batch_stats": nme520}
-    budget = (f"{args.max_train} training rows × {args.epochs} epochs from scratch, batch 64, AdamW peak lr "
-              f"{args.lr}, {args.max_val} validation rows")
-    print(f"Loss ablation ({budget})")
-    print(f"{'loss':<8} {'train NME68 (last epoch, augmented)':>36} {'val NME68':>10} {'val NME520 (3-D)':>17}")
-    for loss, row in table.items():
-        print(f"{loss:<8} {row['logged_train_nme68_by_epoch'][-1]:>36.2f} {row['val_nme68_batch_stats']:>10.2f} "
-              f"{row['val_nme520_batch_stats']:>17.2f}")
+        nme68, nme520 = validation_nme(out / "last.keras", args.data, args.max_val, args.init is None)
+        table[variant] = {"flags": VARIANTS[variant],
+                          "logged_val_nme68_by_epoch": [float(r["val_nme68"]) for r in rows],
+                          "logged_train_nme68_by_epoch": [float(r["nme68"]) for r in rows],
+                          "val_nme68": nme68, "val_nme520": nme520, "aflw_dev": aflw_dev_scores(out / "last.keras")}
+    stats = "batch statistics" if args.init is None else "inference mode"
+    print(f"Ablation ({budget}); validation with {stats}; aflw_dev: AFLW 21 points / (roi side / √2), "
+          "|yaw| bins [0,30] / (30,60] / >60")
+    print(f"{'variant':<14} {'val NME68':>9} {'val NME520':>10}   {'aflw_dev bins → balanced':<34} {'fail >60':>8}")
+    for variant, row in table.items():
+        dev = row["aflw_dev"]
+        bins = " / ".join(f"{v:.2f}" for v in dev["bins"])
+        print(f"{variant:<14} {row['val_nme68']:>9.2f} {row['val_nme520']:>10.2f}   "
+              f"{bins + ' → ' + format(dev['balanced'], '.2f'):<34} {dev['failures_over_60']:>8}")
     if args.json:
-        args.json.write_text(json.dumps({"budget": budget, "losses": table}, indent=1))
+        args.json.write_text(json.dumps({"budget": budget, "validation": stats, "variants": table}, indent=1))
 
 
 if __name__ == "__main__":

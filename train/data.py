@@ -17,6 +17,7 @@ ICT_NPZ = SHARED_DATA / "ict_face_model" / "ict_face_model.npz"
 MEDIAPIPE_GEOMETRY = SHARED_DATA / "mediapipe_face_geometry"
 BFM_REFERENCE = SHARED_DATA / "bfm_reference"
 AFLW2000 = SHARED_DATA / "aflw2000_3d"
+AFLW_DEV = SHARED_DATA / "aflw_dev"
 LFW = SHARED_DATA / "lfw"
 TDDFA_MB05 = SHARED_DATA / "reference_models" / "3ddfa_v2_mb05"
 

@@ -24,9 +24,14 @@ Rows (NME of the 68 points in 2-D, %, by |yaw| bin and balanced):
 5. ``--data``: dense NME on the dataset's test split (``split == 2``): all 520 points in 3-D and per
    face region, normalised like the 68-point NME by √(w·h) of the label's 68-point 2-D box.
 
-``--tddfa`` adds 3DDFA_V2 (``train.tddfa``) to row 1 as a check of the code path: it must score
-2.90 / 3.69 / 4.78 → 3.79 balanced (its outputs follow 3DDFA's own crop → image mapping).
-AFLW2000-3D is test data only: nothing here feeds back into training.
+6. ``aflw_dev``: the development set of real photos (3,000 AFLW faces, 1,000 per |yaw| bin, none in
+   AFLW2000-3D): each model on its 120×120 crops, scored on AFLW's 21 manual points (visible ones),
+   normalised by the roi side / √2 (``train.metrics.nme21_per_image``), with failures (NME > 10 %).
+
+``--tddfa`` adds 3DDFA_V2 (``train.tddfa``) to rows 1 and 6 as a check of the code path: it must score
+2.90 / 3.69 / 4.78 → 3.79 balanced on row 1 (its outputs follow 3DDFA's own crop → image mapping).
+AFLW2000-3D is test data only: nothing here feeds back into training. aflw_dev is for choosing between
+runs and designs; nothing is trained or fitted on its labels either.
 """
 from __future__ import annotations
 
@@ -45,8 +50,8 @@ from denseface.decode import to_crop_points
 from denseface.infer import TFLiteModel
 from denseface.topology import IBUG68, load_topology
 from train.augment import MARGIN
-from train.data import AFLW2000, require
-from train.metrics import NMEReport, nme_per_image, nme_report
+from train.data import AFLW2000, AFLW_DEV, require
+from train.metrics import NMEReport, aflw21, binned_report, nme21_per_image, nme_per_image, nme_report
 
 # A model on one crop: (120, 120, 3) uint8 RGB → (K, 3) float32 crop pixels (K = 520 or 68, the first
 # 68 being the iBUG 68), x right, y down, pixel centres at integers.
@@ -79,6 +84,30 @@ def load_aflw2000() -> Aflw2000:
     d = np.load(require(AFLW2000 / "ground_truth.npz"))
     return Aflw2000(names=d["names"], pts68=np.transpose(d["pts68"][:, :2], (0, 2, 1)).astype(np.float32),
                     roi_box=d["roi_box"].astype(np.float32), yaw=d["pose"].astype(np.float32))
+
+
+@dataclass(frozen=True)
+class AflwDev:
+    """aflw_dev ground truth (``ground_truth.npz``), rows in ``names`` order.
+
+    names: (N,) str crop names. pts21: (N, 21, 2) float32 x, y in the original photo's pixels.
+    visible: (N, 21) bool. roi_box: (N, 4) float32 (x0, y0, x1, y1) of each crop in the original.
+    yaw: (N,) degrees.
+    """
+
+    names: np.ndarray
+    pts21: np.ndarray
+    visible: np.ndarray
+    roi_box: np.ndarray
+    yaw: np.ndarray
+
+
+def load_aflw_dev() -> AflwDev:
+    """The development set's ground truth (FileNotFoundError when the shared data is missing)."""
+    d = np.load(require(AFLW_DEV / "ground_truth.npz"))
+    pts21 = np.transpose(d["pts21"], (0, 2, 1)).astype(np.float32)
+    return AflwDev(names=d["names"], pts21=pts21, visible=pts21[..., 0] >= 0,
+                   roi_box=d["roi_box"].astype(np.float32), yaw=d["yaw"].astype(np.float32))
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -129,6 +158,16 @@ def row_standard_crops(predict: CropPredictor, gt: Aflw2000, pixel_centres: bool
         crop = read_rgb(AFLW2000 / "crops" / name)
         pred[i] = crop_to_original(predict(crop)[IBUG68], gt.roi_box[i], pixel_centres)
     return nme_report(pred, gt.pts68, gt.yaw)
+
+
+def row_aflw_dev(predict: CropPredictor, dev: AflwDev, pixel_centres: bool = True) -> NMEReport:
+    """Row 6: ``predict`` on aflw_dev's 120×120 crops, scored on AFLW's visible 21 points."""
+    pred = np.empty_like(dev.pts21)
+    for i, name in enumerate(dev.names):
+        points = crop_to_original(predict(read_rgb(AFLW_DEV / "crops" / name))[IBUG68], dev.roi_box[i], pixel_centres)
+        pred[i] = aflw21(points)
+    side = dev.roi_box[:, 2] - dev.roi_box[:, 0]
+    return binned_report(nme21_per_image(pred, dev.pts21, dev.visible, side), dev.yaw)
 
 
 def gt_box(pts68: np.ndarray) -> tuple[float, float, float, float]:
@@ -281,7 +320,7 @@ def draw_ced(curves: dict[str, np.ndarray], out_png: Path) -> Path:
 def _report_json(report: NMEReport) -> dict[str, object]:
     """The JSON-able numbers of a report (per-image values left out)."""
     return {"bins": list(report.bins), "balanced": report.balanced, "overall": report.overall,
-            "counts": list(report.counts), "missed": report.missed}
+            "counts": list(report.counts), "missed": report.missed, "failures": list(report.failures)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -299,6 +338,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     gt = load_aflw2000().head(args.limit)
+    dev = load_aflw_dev()
     models = {path.stem: path for path in (args.model, args.model2) if path is not None}
     results: dict[str, dict[str, object]] = {}
     curves: dict[str, np.ndarray] = {}
@@ -310,10 +350,14 @@ def main(argv: list[str] | None = None) -> None:
             results.setdefault(row, {})[name] = _report_json(report)
             if row.startswith("1"):
                 curves[name] = report.per_image
+        report = row_aflw_dev(predict, dev)
+        print(f"{'6 aflw_dev (21)':18s} {name:28s} {report.row()}")
+        results.setdefault("6 aflw_dev", {})[name] = _report_json(report)
     if args.tddfa:
-        report = row_standard_crops(tddfa_predictor(), gt, pixel_centres=False)
-        print(f"{'1 standard crops':18s} {'3DDFA_V2 mb05':28s} {report.row()}")
-        results["1 standard crops"]["3DDFA_V2 mb05"] = _report_json(report)
+        for row, report in (("1 standard crops", row_standard_crops(tddfa_predictor(), gt, pixel_centres=False)),
+                            ("6 aflw_dev", row_aflw_dev(tddfa_predictor(), dev, pixel_centres=False))):
+            print(f"{row:18s} {'3DDFA_V2 mb05':28s} {report.row()}")
+            results[row]["3DDFA_V2 mb05"] = _report_json(report)
     if args.mediapipe:
         report = row_mediapipe(gt)
         print(f"{'4 GT-box ROI':18s} {'MediaPipe 468 → 68':28s} {report.row()}")

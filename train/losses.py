@@ -13,6 +13,9 @@ stated in pixels of the 120-pixel crop, the scale at which Wing loss's published
 * Hybrid: ``1.5 · Wing + 0.5 · MSE``. In pixel units the two terms balance where it matters: the MSE
   term dominates early, when errors are tens of pixels, and Wing dominates below ~5 px. (In
   normalised units the MSE term would be 120× too small relative to Wing to matter.)
+* Hybrid on hard examples (an ablation variant): each sample's hybrid loss weighted by that loss over
+  the batch mean (the weight held constant for the gradient), so a sample twice as far off counts
+  twice as much — the large-pose failures instead of the many faces already fitted.
 
 All losses are means over the 1560 coordinates and the batch. ``nme68`` is the validation metric:
 the 3DDFA-protocol NME (``train.metrics``) of the first 68 points in 2-D, in %.
@@ -61,10 +64,18 @@ def hybrid_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     return HYBRID_WING_WEIGHT * wing_loss(y_true, y_pred) + HYBRID_MSE_WEIGHT * mse_loss(y_true, y_pred)
 
 
+def hybrid_hard_loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    """(B,) hybrid loss per sample × its share of the batch (loss / batch mean, no gradient)."""
+    loss = hybrid_loss(y_true, y_pred)
+    weight = tf.stop_gradient(loss / (tf.reduce_mean(loss) + 1e-6))
+    return weight * loss
+
+
 LOSSES: dict[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = {
     "hybrid": hybrid_loss,
     "wing": wing_loss,
     "mse": mse_loss,
+    "hybrid_hard": hybrid_hard_loss,
 }
 
 

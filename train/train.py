@@ -39,6 +39,7 @@ WARMUP_EPOCHS = 1.0  # linear warm-up from 0, then cosine decay to 0 at the last
 WEIGHT_DECAY = 1e-2  # AdamW's decoupled decay (× learning rate per step); not on biases or BatchNorm
 LOSS = "hybrid"
 TRAIN_SPLIT, VAL_SPLIT = 0, 1
+LARGE_YAW = 60.0  # degrees: the last |yaw| bin of the benchmarks, which ``--large-yaw-weight`` weights
 SHARD_FIELDS = ("images", "points", "yaw", "view")
 
 
@@ -91,12 +92,18 @@ def mean_target(samples: Samples) -> np.ndarray:
     return (points.mean(axis=0) / 120.0).reshape(-1).astype(np.float32)
 
 
-def make_pipeline(samples: Samples, batch: int, training: bool, config: AugmentConfig) -> tf.data.Dataset:
-    """Batches of (B, 120, 120, 3) float32 0..255 inputs and (B, 1560) float32 targets; training:
-    shuffled every epoch, full batches, augmented; validation: in order, central crops."""
-    ds = tf.data.Dataset.range(len(samples))
+def make_pipeline(samples: Samples, batch: int, training: bool, config: AugmentConfig,
+                  large_yaw_weight: int = 1) -> tf.data.Dataset:
+    """Batches of (B, 120, 120, 3) float32 0..255 inputs and (B, 1560) float32 targets; training: an
+    endless stream of shuffled full batches, augmented, in which rows with |yaw| > ``LARGE_YAW`` come
+    ``large_yaw_weight`` times as often as the others; validation: in order, central crops."""
     if training:
-        ds = ds.shuffle(len(samples), reshuffle_each_iteration=True)
+        rows = np.arange(len(samples))
+        large = rows[np.abs(samples.yaw) > LARGE_YAW]
+        rows = np.concatenate([rows] + [large] * (large_yaw_weight - 1))
+        ds = tf.data.Dataset.from_tensor_slices(rows).shuffle(len(rows), reshuffle_each_iteration=True).repeat()
+    else:
+        ds = tf.data.Dataset.range(len(samples))
     ds = ds.batch(batch, drop_remainder=training)
 
     def gather(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,7 +181,7 @@ def train(args: argparse.Namespace) -> keras.callbacks.History:
     train_samples = load_dataset(args.data, TRAIN_SPLIT, args.max_train)
     val_samples = load_dataset(args.data, VAL_SPLIT, args.max_val)
     config = AugmentConfig(side_range=tuple(args.box_side), shift=args.box_shift)
-    train_ds = make_pipeline(train_samples, args.batch, True, config)
+    train_ds = make_pipeline(train_samples, args.batch, True, config, args.large_yaw_weight)
     val_ds = make_pipeline(val_samples, args.batch, False, config)
 
     steps_per_epoch = len(train_samples) // args.batch
@@ -233,6 +240,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="box jitter: the crop centre moves by up to this fraction of the crop side")
     parser.add_argument("--box-side", type=float, nargs=2, default=AugmentConfig.side_range, metavar=("LO", "HI"),
                         help="box jitter: the crop side relative to the model's crop is uniform in [LO, HI]")
+    parser.add_argument("--large-yaw-weight", type=int, default=1,
+                        help="rows with |yaw| > 60° are drawn this many times as often (an epoch keeps its "
+                             "number of steps)")
     parser.add_argument("--init", type=Path, default=None,
                         help="a .keras model whose weights start this run (e.g. an earlier run's last.keras)")
     parser.add_argument("--resume", action="store_true",

@@ -12,9 +12,10 @@ Coordinates: frame pixels in OpenCV's convention (x right, y down, pixel centres
 the same pixel scale, relative depth (the mean depth of a face's 520 points is 0), +z towards the
 camera.
 
-Thread-safety: a DenseFace instance is not thread-safe (it owns LiteRT interpreters and, in video
-mode, tracking state). Use one instance per thread; instances are independent and give identical
-results for identical inputs.
+Thread-safety: one DenseFace instance may be shared by threads: its calls are serialised by a lock
+(its LiteRT interpreters and, in video mode, its tracking state serve one call at a time), so shared
+use is correct but not parallel. For parallel work use one instance per thread; instances are
+independent and give identical results for identical inputs.
 """
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ import enum
 import functools
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import cv2
 import numpy as np
@@ -55,6 +57,16 @@ MIN_FACE_PX = 8.0  # a tracked face whose 68-point box side falls below this (fr
 # noise and the tracking loop amplifies it (first model: 11.45 px jitter vs 3.02 px in image mode).
 TRACK_DEAD_BAND = 0.03
 TRACK_DEAD_BAND_DEG = 3.0
+# A track is confirmed on every frame by its crop's content: a small grey thumbnail of the crop
+# (APPEARANCE_SIDE² pixels) must correlate with the previous frame's by at least APPEARANCE_MIN_NCC
+# (zero-mean normalised cross-correlation) and show some texture (standard deviation at least
+# APPEARANCE_MIN_STD grey levels). Otherwise the detector runs on that frame and the track lives on
+# only if a detection confirms it, so a face that vanishes (a cut, a covered lens, a black or grey
+# frame) is dropped on the first frame without it. The landmark model itself has no face-presence
+# output; the landmarks of a crop without a face still look like a face.
+APPEARANCE_SIDE = 16
+APPEARANCE_MIN_NCC = 0.5
+APPEARANCE_MIN_STD = 2.0
 # The detection crop keeps rolls of BlazeFace's eye line up to this many degrees, the rotation range
 # the model is trained on, and removes only the excess: the eye keypoints' roll is unreliable
 # off-frontal (error against the labels on the validation renders, |yaw| > 60: median 11.3°, 90th
@@ -137,8 +149,9 @@ class Face:
         score: the detector's score in [0, 1] for a detected face (in VIDEO mode, that of the
             detection that started or last confirmed the track); NaN for a face from a caller's box.
         pose: (yaw, pitch, roll) degrees (``denseface.pose``: yaw > 0 nose towards image right,
-            pitch > 0 looking down, roll > 0 counter-clockwise on screen); fitted on first access
-            (a rigid fit of the 520 points, ~0.2 ms), then kept.
+            pitch > 0 looking down, roll > 0 counter-clockwise on screen; see the property for
+            AFLW2000-3D's and MediaPipe's conventions); fitted on first access (a rigid fit of the
+            520 points, ~0.2 ms), then kept.
     """
 
     points: np.ndarray
@@ -147,8 +160,27 @@ class Face:
 
     @functools.cached_property
     def pose(self) -> tuple[float, float, float]:
-        """(yaw, pitch, roll) degrees of the head, from all 520 points (see the class docstring)."""
+        """(yaw, pitch, roll) degrees of the head, from all 520 points (``denseface.pose``).
+
+        Signs, as seen in the image: yaw > 0 the nose turns towards image right (the subject turns to
+        their own left); pitch > 0 the nose moves down (the subject looks down); roll > 0 the head
+        tilts counter-clockwise on screen. ``R = Rz(roll) · Ry(yaw) · Rx(pitch)``; all 0 = facing the
+        camera, upright.
+
+        AFLW2000-3D's yaw (3DDFA's ground truth) has the opposite sign: ours ≈ −theirs (the bundled
+        model on its 688 faces with |yaw| > 30°, ground-truth boxes: opposite signs for all but one,
+        correlation −0.96).
+        MediaPipe's face landmarker reports no angles; its facial transformation matrix uses the
+        same frames (canonical face: x towards the viewer's right, y up, z towards the viewer;
+        camera: x right, y up, z towards the viewer), so its rotation decomposed as
+        Rz(roll) · Ry(yaw) · Rx(pitch) gives these angles with these signs.
+        """
         return head_pose(self.points)
+
+    def __repr__(self) -> str:
+        """A summary: the box (rounded to 0.1 px), the score and the points' shape and dtype."""
+        box = ", ".join(f"{v:.1f}" for v in self.box)
+        return f"Face(box=({box}) px, score={self.score:.2f}, points={self.points.shape} {self.points.dtype})"
 
     @property
     def points68(self) -> np.ndarray:
@@ -237,12 +269,13 @@ def check_boxes(faces: Iterable, height: int, width: int) -> list[tuple[float, f
                 "(faces= takes a list of boxes, e.g. [(x0, y0, x1, y1)])"
             )
         x0, y0, x1, y1 = (float(v) for v in box)
+        shown = f"({x0:g}, {y0:g}, {x1:g}, {y1:g})"  # plain numbers: nan, not np.float64(nan)
         if not np.isfinite(box).all():
-            raise ValueError(f"face box {tuple(box)} contains NaN or inf")
+            raise ValueError(f"face box {shown} contains NaN or inf")
         if x1 <= x0 or y1 <= y0:
-            raise ValueError(f"face box {tuple(box)} is degenerate: need x0 < x1 and y0 < y1")
+            raise ValueError(f"face box {shown} is degenerate: need x0 < x1 and y0 < y1")
         if x1 < -0.5 or y1 < -0.5 or x0 > width - 0.5 or y0 > height - 0.5:
-            raise ValueError(f"face box {tuple(box)} lies entirely outside the {width}x{height} frame")
+            raise ValueError(f"face box {shown} lies entirely outside the {width}x{height} frame")
         boxes.append((x0, y0, x1, y1))
     return boxes
 
@@ -306,18 +339,37 @@ def looks_tracked(crop_points: np.ndarray) -> bool:
     return TRACK_SIDE_RANGE[0] <= side <= TRACK_SIDE_RANGE[1] and shift <= TRACK_MAX_SHIFT
 
 
-@dataclass
+def appearance(crop: np.ndarray) -> np.ndarray:
+    """(APPEARANCE_SIDE, APPEARANCE_SIDE) float32 zero-mean grey thumbnail of a (120, 120, 3) uint8 crop."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(grey, (APPEARANCE_SIDE, APPEARANCE_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return small - small.mean()
+
+
+def same_content(previous: np.ndarray, current: np.ndarray) -> bool:
+    """Whether two :func:`appearance` thumbnails show the same textured content: both with a standard
+    deviation of at least ``APPEARANCE_MIN_STD`` and a normalised correlation of at least
+    ``APPEARANCE_MIN_NCC``."""
+    a, b = float(np.linalg.norm(previous)), float(np.linalg.norm(current))
+    floor = APPEARANCE_MIN_STD * APPEARANCE_SIDE  # the norm of a thumbnail whose std is the minimum
+    if a < floor or b < floor:
+        return False
+    return float(np.vdot(previous, current)) / (a * b) >= APPEARANCE_MIN_NCC
+
+
+@dataclass(eq=False)
 class _Track:
     crop: CropTransform  # where to look in the next frame
     score: float
     smoother: OneEuroFilter
     box: tuple[float, float, float, float]  # last 68-point box, to match detections
+    look: np.ndarray | None = None  # appearance() of the last frame's crop; None before the first
 
 
 class DenseFace:
     """Faces and their 520 dense 3D landmarks in camera frames.
 
-    Not thread-safe: use one instance per thread (see the module docstring).
+    Calls on one instance are serialised (see the module docstring).
 
     Attributes:
         options: the :class:`DenseFaceOptions` in force.
@@ -343,6 +395,7 @@ class DenseFace:
             kind=o.detector, min_score=o.min_score, max_faces=o.max_faces, num_threads=o.num_threads,
             model_path=None if o.detector_path is None else str(o.detector_path)))
         self.model = load_landmark_model(o.model_path, o.num_threads)
+        self._lock = threading.Lock()  # one call at a time: interpreters and tracks are shared state
         self._tracks: list[_Track] = []
         self._last_timestamp_ms: float | None = None
         self._frames_since_detection = 0
@@ -371,12 +424,13 @@ class DenseFace:
         if box_convention not in BOX_CONVENTIONS:
             raise ValueError(f"unknown box convention {box_convention!r}; expected one of {sorted(BOX_CONVENTIONS)}")
         frame = prepare_frame(frame, self.options.color_order)
-        if faces is None:
-            crops = [(detection_crop(d), d.score) for d in self.detector.detect(frame)]
-        else:
-            boxes = check_boxes(faces, frame.shape[0], frame.shape[1])
-            crops = [(crop_from_box(box, box_convention), math.nan) for box in boxes]
-        return [make_face(decode(self.infer(crop.warp(frame)), crop), score) for crop, score in crops]
+        with self._lock:
+            if faces is None:
+                crops = [(detection_crop(d), d.score) for d in self.detector.detect(frame)]
+            else:
+                boxes = check_boxes(faces, frame.shape[0], frame.shape[1])
+                crops = [(crop_from_box(box, box_convention), math.nan) for box in boxes]
+            return [make_face(decode(self.infer(crop.warp(frame)), crop), score) for crop, score in crops]
 
     def landmarks_for_video(self, frame: np.ndarray, timestamp_ms: float) -> list[Face]:
         """Landmarks of the faces in one frame of a video stream (VIDEO mode).
@@ -384,10 +438,11 @@ class DenseFace:
         While a face is tracked, its crop comes from its landmarks in the previous frame (no
         detection). The detector runs when nothing is tracked, when a track is lost (its points are
         non-finite, smaller than ``MIN_FACE_PX``, or no longer framed as a face, see
-        :func:`looks_tracked`), and every ``options.redetect_interval`` frames (then tracks the
-        detector no longer confirms are dropped and new faces start tracks). Points are smoothed
-        by a One-Euro filter per track (``options.min_cutoff``, ``options.beta``); the next crop
-        uses the unsmoothed points.
+        :func:`looks_tracked`), when a track's crop no longer shows what it showed in the previous
+        frame (:func:`same_content`; such a track is kept only if a detection confirms it), and
+        every ``options.redetect_interval`` frames (then tracks the detector no longer confirms
+        are dropped and new faces start tracks). Points are smoothed by a One-Euro filter per
+        track (``options.min_cutoff``, ``options.beta``); the next crop uses the unsmoothed points.
 
         Args:
             frame: as for :meth:`landmarks`.
@@ -404,29 +459,39 @@ class DenseFace:
         timestamp_ms = float(timestamp_ms)
         if not math.isfinite(timestamp_ms):
             raise ValueError(f"timestamp_ms must be finite, got {timestamp_ms}")
-        if self._last_timestamp_ms is not None and timestamp_ms <= self._last_timestamp_ms:
-            raise ValueError(
-                f"timestamp_ms must increase: got {timestamp_ms} after {self._last_timestamp_ms}"
-            )
         frame = prepare_frame(frame, self.options.color_order)
-        self._last_timestamp_ms = timestamp_ms
+        with self._lock:  # the order check too: another thread's frame may be in between
+            if self._last_timestamp_ms is not None and timestamp_ms <= self._last_timestamp_ms:
+                raise ValueError(
+                    f"timestamp_ms must increase: got {timestamp_ms} after {self._last_timestamp_ms}"
+                )
+            self._last_timestamp_ms = timestamp_ms
+            return self._video_step(frame, timestamp_ms)
+
+    def _video_step(self, frame: np.ndarray, timestamp_ms: float) -> list[Face]:
+        """One VIDEO frame (already checked): detect when due, follow the tracks, confirm doubtful ones."""
         interval = self.options.redetect_interval
         detected = not self._tracks or (interval > 0 and self._frames_since_detection >= interval)
         if detected:
-            self._tracks = self._update_tracks(self._tracks, self.detector.detect(frame), drop_unconfirmed=True)
-        faces, kept = self._track(frame, self._tracks, timestamp_ms)
-        if len(kept) < len(self._tracks) and not detected:  # a track was lost: look again now
+            kept, new = self._update_tracks(self._tracks, self.detector.detect(frame), lambda track: True)
+            self._tracks = kept + new
+        faces, alive, doubtful = self._track(frame, self._tracks, timestamp_ms, confirmed=detected)
+        if not detected and (len(alive) < len(self._tracks) or doubtful):
+            # a track was lost, or its crop changed beyond a moving face's change: look again now;
+            # the doubtful tracks live on only if a detection confirms them, new faces start tracks
             detected = True
-            fresh = self._update_tracks(kept, self.detector.detect(frame), drop_unconfirmed=False)[len(kept):]
-            more_faces, more_kept = self._track(frame, fresh, timestamp_ms)
-            faces, kept = faces + more_faces, kept + more_kept
-        self._tracks = kept
+            kept, new = self._update_tracks(alive, self.detector.detect(frame), lambda track: track in doubtful)
+            faces = [face for face, track in zip(faces, alive) if track in kept]
+            new_faces, new_alive, _ = self._track(frame, new, timestamp_ms, confirmed=True)
+            faces, alive = faces + new_faces, kept + new_alive
+        self._tracks = alive
         self._frames_since_detection = 1 if detected else self._frames_since_detection + 1
         return faces
 
     def reset(self) -> None:
         """VIDEO mode: forget the tracks and the last timestamp (start a new stream)."""
-        self._tracks, self._last_timestamp_ms, self._frames_since_detection = [], None, 0
+        with self._lock:
+            self._tracks, self._last_timestamp_ms, self._frames_since_detection = [], None, 0
 
     def infer(self, crop: np.ndarray) -> np.ndarray:
         """Run the landmark model on a (120, 120, 3) uint8 RGB crop; returns the (1560,) float32 output."""
@@ -440,10 +505,11 @@ class DenseFace:
                 f"running_mode={self.options.running_mode}: call {other} instead"
             )
 
-    def _update_tracks(self, tracks: list[_Track], detections: list[Detection], drop_unconfirmed: bool) -> list[_Track]:
+    def _update_tracks(self, tracks: list[_Track], detections: list[Detection],
+                       must_confirm: Callable[[_Track], bool]) -> tuple[list[_Track], list[_Track]]:
         """Match detections to tracks (a detection confirms a track when its centre lies in the
-        track's 68-point box); returns the (confirmed) tracks followed by new tracks for unmatched
-        detections, at most ``max_faces`` in all."""
+        track's 68-point box). Returns (the tracks kept: confirmed ones and those ``must_confirm``
+        spares, in order; new tracks for the unmatched detections), at most ``max_faces`` in all."""
         kept, used = [], set()
         for track in tracks:
             x0, y0, x1, y1 = track.box
@@ -452,26 +518,35 @@ class DenseFace:
             if match is not None:
                 used.add(match)
                 track.score = detections[match].score
-            if match is not None or not drop_unconfirmed:
+            if match is not None or not must_confirm(track):
                 kept.append(track)
+        new = []
         for i, d in enumerate(detections):
-            if i not in used and len(kept) < self.options.max_faces:
+            if i not in used and len(kept) + len(new) < self.options.max_faces:
                 smoother = OneEuroFilter(self.options.min_cutoff, self.options.beta)
-                kept.append(_Track(crop=detection_crop(d), score=d.score, smoother=smoother, box=d.box))
-        return kept
+                new.append(_Track(crop=detection_crop(d), score=d.score, smoother=smoother, box=d.box))
+        return kept, new
 
-    def _track(self, frame: np.ndarray, tracks: list[_Track], timestamp_ms: float) -> tuple[list[Face], list[_Track]]:
-        """Run the model on each track's crop; returns the faces and the tracks still alive."""
-        faces, alive = [], []
+    def _track(self, frame: np.ndarray, tracks: list[_Track], timestamp_ms: float,
+               confirmed: bool) -> tuple[list[Face], list[_Track], list[_Track]]:
+        """Run the model on each track's crop. Returns the faces, the tracks still alive (one per
+        face) and, unless the detector ``confirmed`` the tracks on this frame, the alive tracks whose
+        crop no longer shows what it showed in the previous frame (:func:`same_content`)."""
+        faces, alive, doubtful = [], [], []
         for track in tracks:
-            output = self.infer(track.crop.warp(frame))
+            crop = track.crop.warp(frame)
+            look = appearance(crop)
+            output = self.infer(crop)
             points = decode(output, track.crop)
             side = float(np.ptp(points[IBUG68, :2], axis=0).max()) if np.isfinite(points).all() else 0.0
             if not looks_tracked(to_crop_points(output)) or side < MIN_FACE_PX:
                 logger.debug("track lost at %.0f ms", timestamp_ms)
                 continue
+            if not confirmed and track.look is not None and not same_content(track.look, look):
+                logger.debug("track's crop changed at %.0f ms: confirming it by detection", timestamp_ms)
+                doubtful.append(track)
             face = make_face(track.smoother(points, timestamp_ms), track.score)
-            track.crop, track.box = next_tracking_crop(track.crop, points), face.box
+            track.crop, track.box, track.look = next_tracking_crop(track.crop, points), face.box, look
             faces.append(face)
             alive.append(track)
-        return faces, alive
+        return faces, alive, doubtful
