@@ -2,9 +2,11 @@
 
 CLI::
 
-    python -m train.export --model RUN_DIR/best.keras --data DATASET_DIR --out sdk/denseface/models/
+    python -m train.export --model RUN_DIR/best.keras --data DATASET_DIR --out RUN_DIR
+    cp RUN_DIR/denseface_int8.tflite sdk/denseface/models/      # to ship it
 
-writes OUT/denseface_float32.tflite and OUT/denseface_int8.tflite, and RUN_DIR/export.json with file
+writes OUT/denseface_float32.tflite and OUT/denseface_int8.tflite (the float32 twin stays beside its
+checkpoint, outside the repository; only the int8 model is committed), and RUN_DIR/export.json with file
 sizes, parameter count, MACs/FLOPs counted from each .tflite graph (``train.flops``) and the int8 −
 float32 difference on validation crops.
 
