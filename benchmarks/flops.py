@@ -153,10 +153,11 @@ def main(argv: list[str] | None = None) -> None:
         if extra.resolve() not in {p.resolve() for p in paths.values()}:
             paths[extra.name] = extra
     if not args.no_reference:
+        from denseface.detect import detector_path
         from denseface.fetch import model_path
 
         paths["MediaPipe face_landmark (468)"] = model_path("mesh468")
-        paths["BlazeFace short"] = model_path("short")
+        paths["BlazeFace short"] = detector_path("short")
     with tempfile.TemporaryDirectory(prefix="denseface-sizes-") as tmp:
         if args.sizes:
             print(f"exporting the architecture at {args.sizes} (TensorFlow) ...", file=sys.stderr)

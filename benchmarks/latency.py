@@ -456,6 +456,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.frames < 1 or args.warmup < 0 or min(args.threads) < 1:
         parser.error("--frames must be >= 1, --warmup >= 0, every --threads >= 1")
 
+    from denseface.detect import detector_path
     from denseface.fetch import model_path
 
     try:
@@ -490,7 +491,7 @@ def main(argv: list[str] | None = None) -> None:
             results["runs"].append({"run": spec, "mode": mode, "source": source, "threads": threads,
                                     "frames": args.frames, "pipelines": pipelines,
                                     "redetect_interval": getattr(pipes.ours.options, "redetect_interval", None)})
-    models = {"denseface": model, "mediapipe face_landmark": model_path("mesh468"), "blazeface short": model_path("short")}
+    models = {"denseface": model, "mediapipe face_landmark": model_path("mesh468"), "blazeface short": detector_path("short")}
     float_model = float_model_beside(model)
     if float_model is not None:
         models["denseface float32"] = float_model

@@ -43,10 +43,10 @@ class MediaPipeMesh468:
     """
 
     def __init__(self, num_threads: int = 1, max_faces: int = 1, detector: str = "short", min_score: float = 0.5) -> None:
-        """Load BlazeFace and face_landmark.tflite (cached by ``denseface.fetch``).
+        """Load BlazeFace (bundled with the SDK) and face_landmark.tflite (cached by ``denseface.fetch``).
 
         Raises:
-            FileNotFoundError: a model file is neither cached nor fetchable.
+            FileNotFoundError: face_landmark.tflite is neither cached nor fetchable.
             ValueError: face_landmark.tflite does not take (1, 192, 192, 3).
         """
         self.detector = FaceDetector(DetectorOptions(kind=detector, min_score=min_score, max_faces=max_faces,

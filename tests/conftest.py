@@ -1,4 +1,10 @@
-"""Shared test fixtures: paths to the shared data; tests needing it skip when it is absent."""
+"""Shared test fixtures: the shared research data.
+
+Every test that reads the shared data requests the ``shared_data`` fixture (directly, through
+another fixture, or with ``pytestmark = pytest.mark.usefixtures("shared_data")``). Without the data
+such a test is skipped, saying how to get it; under CI (the CI environment variable set, as CI
+services do) it errors instead, so a CI run can never pass by skipping the data tests.
+"""
 from __future__ import annotations
 
 import os
@@ -16,8 +22,21 @@ sys.path.insert(0, str(REPO))  # `import train` from a source checkout
 from train.data import SHARED_DATA  # noqa: E402
 
 
+def running_in_ci() -> bool:
+    """Whether the CI environment variable is set to anything but empty, "0" or "false"."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not SHARED_DATA.exists():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    """The shared research data folder (``train.data.SHARED_DATA``); skips (errors under CI) without it."""
+    if not SHARED_DATA.is_dir():
+        reason = (
+            f"shared research data not found at {SHARED_DATA}: place the project's research data in "
+            f"../shared/data beside the repository ({REPO.parent / 'shared' / 'data'}) or set "
+            "DENSEFACE_SHARED_DATA to its folder"
+        )
+        if running_in_ci():
+            pytest.fail(f"{reason} (CI is set: missing data fails instead of skipping)", pytrace=False)
+        pytest.skip(reason)
     return SHARED_DATA

@@ -3,11 +3,13 @@
 Runs ``android_demo/core/run_tests.sh`` (javac + Debian's JUnit 4; the script apt-installs JUnit when
 missing). The goldens in ``android_demo/core/src/test/resources/golden`` come from
 ``android_demo/tools/make_golden.py``; a second test checks that the shipped topology.bin matches the
-SDK's topology, so a changed ``topology.npz`` cannot go unnoticed.
+SDK's topology, so a changed ``topology.npz`` cannot go unnoticed; a third that the Java core's copies of
+api.py's tracking constants equal the SDK's (``TrackingDeadBandTest`` pins how the Java rule uses them).
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,3 +40,20 @@ def test_topology_asset_matches_the_sdk() -> None:
     spec.loader.exec_module(module)
     shipped = (REPO / "android_demo" / "app" / "src" / "main" / "assets" / "topology.bin").read_bytes()
     assert shipped == module.topology_bytes(), "topology.bin is stale: run python android_demo/tools/export_assets.py"
+
+
+def test_java_tracking_constants_are_the_sdks() -> None:
+    from denseface import api
+
+    java = (CORE / "src" / "main" / "java" / "dev" / "denseface" / "core" / "FacePipeline.java").read_text()
+
+    def java_constant(name: str) -> tuple[float, ...]:
+        match = re.search(rf"public static final double(?:\[\])? {name} = \{{?([^;}}]+)\}}?;", java)
+        assert match, f"{name} not found in FacePipeline.java"
+        return tuple(float(v) for v in match.group(1).split(","))
+
+    for name in ("TRACK_SIDE_RANGE", "TRACK_MAX_SHIFT", "MIN_FACE_PX", "TRACK_DEAD_BAND", "TRACK_DEAD_BAND_DEG",
+                 "DETECTION_FREE_ROLL_DEG"):
+        value = getattr(api, name)
+        expected = tuple(float(v) for v in value) if isinstance(value, tuple) else (float(value),)
+        assert java_constant(name) == expected, f"FacePipeline.{name} differs from denseface.api.{name} = {value}"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from benchmarks.common import format_table, percentiles
-from benchmarks.frames import FRAME_HEIGHT, FRAME_WIDTH, aflw_images_dir, fit_frame, moving_face_frames
+from benchmarks.frames import FRAME_HEIGHT, FRAME_WIDTH, fit_frame, moving_face_frames
 from benchmarks.latency import StageClock, _patched
 from denseface.fetch import model_path
 
@@ -21,14 +21,12 @@ from synthetic_model import synthetic_models
 
 
 @pytest.fixture(scope="module")
-def synthetic_int8() -> Path:
+def synthetic_int8(shared_data) -> Path:
+    """The synthetic int8 model, for benchmark runs on AFLW2000-3D frames that also run MediaPipe's mesh."""
     try:
-        model_path("short")
         model_path("mesh468")
     except FileNotFoundError as error:
-        pytest.skip(f"MediaPipe model files unavailable offline: {error}")
-    if not (aflw_images_dir() / "image00002.jpg").is_file():
-        pytest.skip(f"AFLW2000-3D originals not found in {aflw_images_dir()}")
+        pytest.skip(f"MediaPipe's face_landmark.tflite unavailable offline: {error}")
     try:
         return synthetic_models(Path(tempfile.gettempdir()))["int8"]
     except RuntimeError as error:
@@ -61,11 +59,13 @@ def test_patches_are_undone_and_time_is_counted():
     assert set(spent) == {"work"} and spent["work"] >= 0 and clock.take() == {}
 
 
-def test_frames_are_640x480_and_deterministic():
+def test_frames_are_640x480():
     frame = fit_frame(np.full((450, 450, 3), 200, np.uint8))
     assert frame.shape == (FRAME_HEIGHT, FRAME_WIDTH, 3) and frame[:, 0].max() == 0 and frame[240, 320, 0] == 200
-    if not (aflw_images_dir() / "image00002.jpg").is_file():
-        pytest.skip("AFLW2000-3D originals not found")
+
+
+@pytest.mark.usefixtures("shared_data")  # the frames are made from an AFLW2000-3D original
+def test_moving_face_frames_are_deterministic():
     first = list(moving_face_frames(3))
     second = list(moving_face_frames(3))
     assert [ms for _, ms in first] == pytest.approx([0.0, 1000 / 30, 2000 / 30])

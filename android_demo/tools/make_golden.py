@@ -4,15 +4,18 @@
                                                                    ../shared/data/aflw2000_3d/images)
 
 Every expected value is computed by the Python SDK (``sdk/denseface``); the Java tests must reproduce
-them (points to 1e-3 px, angles to 1e-3 degrees, pixels of resampled images to 1 grey level).
+them (points to 1e-3 px, angles to 1e-3 degrees, the crop warp byte for byte, the letterbox to 1 grey
+level). The stored model inputs (``input_rgb``, ``crop_rgb``) are for the app's on-device parity test
+(``app/src/androidTest``), which runs LiteRT on them and compares with these outputs.
 Which path made each file:
 
 * ``detector.json``: the REAL short-range BlazeFace model (``denseface.infer.TFLiteModel`` on the
-  letterboxed frame) run on AFLW2000-3D photos; its raw output tensors, the letterbox, and the
+  letterboxed frame, stored as ``input_rgb``) run on AFLW2000-3D photos; its raw output tensors, the letterbox, and the
   detections that ``denseface.detect.FaceDetector.detect`` returns for the same frames. Also the SSD
   anchors of both ``DETECTOR_SPECS``.
 * ``landmarks.json``: for each detection above, its crop (``api.detection_crop``), then the BUNDLED
-  int8 landmark model's raw output tensor on that crop (with the tensor's scale and zero point), and a
+  int8 landmark model's raw output tensor on that crop (the crop stored as ``crop_rgb``, with the tensor's
+  scale and zero point, and the model file's sha256 as ``model_sha256``), and a
   SYNTHETIC landmark-model output: ``topology.mean_shape`` rotated by a known pose, framed by the crop
   rule, plus seeded noise, quantized to int8 / uint8 (or left float32) with a stated scale and zero
   point (so every tensor type is covered). Expected: the dequantized output (``infer.py``'s formula), the
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -47,7 +51,7 @@ from denseface.crop import crop_from_landmarks, landmark_square, square_transfor
 from denseface.decode import decode, encode, to_crop_points
 from denseface.detect import DETECTOR_SPECS, NUM_KEYPOINTS, DetectorOptions, FaceDetector, Letterbox, ssd_anchors
 from denseface.detect import weighted_nms
-from denseface.fetch import detector_path
+from denseface.detect import detector_path
 from denseface.infer import TFLiteModel, load_interpreter
 from denseface.pose import fit_similarity, head_pose, roll_from_eyes, rotation_from_angles
 from denseface.smooth import OneEuroFilter
@@ -93,7 +97,8 @@ def detector_golden() -> tuple[dict, list]:
     cases, detections_all = [], []  # detections_all: (frame, detection) pairs
     for source, frame in detector_frames():
         letterbox = Letterbox.fit(frame.shape[0], frame.shape[1], spec.input_size)
-        tensor = letterbox.apply(frame).astype(np.float32) / 127.5 - 1.0
+        letterboxed = letterbox.apply(frame)
+        tensor = letterboxed.astype(np.float32) / 127.5 - 1.0
         outputs = model.run(tensor[None])
         regressors = next(o for o in outputs if o.shape[-1] != 1).reshape(-1, 4 + 2 * NUM_KEYPOINTS)
         logits = next(o for o in outputs if o.shape[-1] == 1).reshape(-1)
@@ -107,6 +112,9 @@ def detector_golden() -> tuple[dict, list]:
             "max_faces": options.max_faces,
             "letterbox": {"scale_x": letterbox.scale_x, "scale_y": letterbox.scale_y,
                           "pad_x": letterbox.pad_x, "pad_y": letterbox.pad_y, "input_size": letterbox.input_size},
+            # the model's input before the [-1, 1] scaling: the app's on-device parity test (androidTest)
+            # runs LiteRT on exactly these bytes (the Java letterbox matches cv2.resize to 1 grey level only)
+            "input_rgb": packed(letterboxed, "uint8"),
             "regressors": packed(regressors, "float32"),
             "logits": packed(logits, "float32"),
             "detections": [{"box": list(d.box), "score": d.score, "keypoints": d.keypoints.astype(float).tolist()}
@@ -176,8 +184,10 @@ def real_model_output(crop_image: np.ndarray) -> tuple[np.ndarray, float, int] |
     return interpreter.get_tensor(detail["index"]).reshape(-1), float(scale), int(zero_point)
 
 
-def landmark_case(detection, crop, raw: np.ndarray, dtype: str, scale: float, zero_point: int, source: str) -> dict:
-    """Expected values of the whole landmark path for one model output ``raw`` of ``dtype``."""
+def landmark_case(detection, crop, raw: np.ndarray, dtype: str, scale: float, zero_point: int, source: str,
+                  crop_image: np.ndarray | None = None) -> dict:
+    """Expected values of the whole landmark path for one model output ``raw`` of ``dtype``; with
+    ``crop_image`` (the model's (120, 120, 3) uint8 input that gave ``raw``) stored as ``crop_rgb``."""
     if dtype == "float32":
         dequantized = raw
     else:  # infer.TFLiteModel.run's formula
@@ -186,7 +196,7 @@ def landmark_case(detection, crop, raw: np.ndarray, dtype: str, scale: float, ze
     s, rotation, shift = fit_similarity(points)
     face = api.make_face(points, detection.score)
     tracking = api.tracking_crop(points)
-    return {
+    case = {
         "output_source": source,
         "detection": {"box": list(detection.box), "score": detection.score,
                       "keypoints": detection.keypoints.astype(float).tolist()},
@@ -210,6 +220,9 @@ def landmark_case(detection, crop, raw: np.ndarray, dtype: str, scale: float, ze
             api.tracking_crop(points + np.float32([1.0, 0.0, 0.0])), points).matrix.reshape(-1).tolist(),
         "looks_tracked": bool(api.looks_tracked(to_crop_points(dequantized))),
     }
+    if crop_image is not None:  # the on-device parity test (androidTest) runs LiteRT on these bytes
+        case["crop_rgb"] = packed(crop_image, "uint8")
+    return case
 
 
 def landmarks_golden(detections: list) -> dict:
@@ -220,18 +233,23 @@ def landmarks_golden(detections: list) -> dict:
     cases = []
     for i, (frame, detection) in enumerate(detections):
         crop = api.detection_crop(detection)
-        real = real_model_output(crop.warp(frame))
+        crop_image = crop.warp(frame)
+        real = real_model_output(crop_image)
         if real is not None:
             raw, scale, zero_point = real
-            cases.append(landmark_case(detection, crop, raw, "int8", scale, zero_point, "bundled int8 model"))
+            cases.append(landmark_case(detection, crop, raw, "int8", scale, zero_point, "bundled int8 model",
+                                       crop_image))
         output = synthetic_output(poses[i % len(poses)], rng)
         dtype, scale, zero_point = quantizations[i % len(quantizations)]
         raw = output if dtype == "float32" else quantize(output, dtype, scale, zero_point)
         cases.append(landmark_case(detection, crop, raw, dtype, scale, zero_point, "synthetic"))
     # a lost track: the face drifted to the crop's corner and shrank
     lost = to_crop_points(synthetic_output((0.0, 0.0, 0.0), rng)) * 0.4
+    model = api.bundled_model_path()
     return {"made_by": "denseface.api/decode/pose on the bundled int8 model's raw outputs for the real crops, "
                        "and on SYNTHETIC outputs (mean_shape at known poses + noise) for the other tensor types",
+            # the bundled model the real outputs came from: the on-device parity test checks that the APK has it
+            "model_sha256": hashlib.sha256(model.read_bytes()).hexdigest() if model.is_file() else None,
             "model_input": MODEL_INPUT, "cases": cases,
             "tracking_lost": {"crop_points": packed(lost, "float32"), "looks_tracked": bool(api.looks_tracked(lost))}}
 

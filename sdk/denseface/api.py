@@ -92,7 +92,7 @@ class DenseFaceOptions:
     Attributes:
         model_path: landmark model .tflite; None = the bundled int8 model (``BUNDLED_MODEL``).
         detector: BlazeFace model: "short" (faces within ~2 m) or "full" (192×192 sparse model).
-        detector_path: explicit detector .tflite instead of the cached MediaPipe one.
+        detector_path: explicit detector .tflite instead of the bundled BlazeFace one.
         max_faces: most faces returned per frame (>= 1), highest detector scores first.
         min_score: minimum detector score in (0, 1).
         num_threads: CPU threads of each LiteRT interpreter (>= 1).

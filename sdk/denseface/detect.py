@@ -8,19 +8,22 @@ conversion happens in :class:`Letterbox`.
 The pure functions (:func:`ssd_anchors`, :func:`decode_boxes`, :func:`weighted_nms`) mirror
 MediaPipe's SsdAnchorsCalculator, TensorsToDetectionsCalculator and NonMaxSuppressionCalculator
 (WEIGHTED, intersection over union) so that ports to other platforms can follow them line by line.
+
+Both models ship inside the package (``models/blazeface/``, Apache-2.0, with MediaPipe's LICENSE and
+a NOTICE saying where they come from), so detection works offline from the first run.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
 import cv2
 import numpy as np
 
-from denseface.fetch import detector_path
 from denseface.infer import TFLiteModel
 
 logger = logging.getLogger(__name__)
@@ -39,12 +42,14 @@ class DetectorSpec:
     """Fixed decoding parameters of one BlazeFace model (from MediaPipe's graph options).
 
     Attributes:
+        model_file: the model's file name in :data:`BUNDLED_DETECTORS`.
         input_size: side of the square RGB input, pixels.
         strides: one stride per SSD layer, pixels.
         anchors_per_layer: anchors each layer puts on every cell of its feature map.
         box_scale: divisor of the raw box and keypoint offsets (x_scale = y_scale = w_scale = h_scale).
     """
 
+    model_file: str
     input_size: int
     strides: tuple[int, ...]
     anchors_per_layer: int
@@ -53,10 +58,42 @@ class DetectorSpec:
 
 DETECTOR_SPECS: dict[str, DetectorSpec] = {
     # face_detection_short_range.pbtxt: 4 layers, aspect ratio 1 plus the interpolated one -> 2 per layer.
-    "short": DetectorSpec(input_size=128, strides=(8, 16, 16, 16), anchors_per_layer=2, box_scale=128.0),
+    "short": DetectorSpec("face_detection_short_range.tflite", input_size=128, strides=(8, 16, 16, 16),
+                          anchors_per_layer=2, box_scale=128.0),
     # face_detection_full_range.pbtxt: 1 layer, interpolated_scale_aspect_ratio 0 -> 1 per layer.
-    "full": DetectorSpec(input_size=192, strides=(4,), anchors_per_layer=1, box_scale=192.0),
+    "full": DetectorSpec("face_detection_full_range_sparse.tflite", input_size=192, strides=(4,),
+                         anchors_per_layer=1, box_scale=192.0),
 }
+
+BUNDLED_DETECTORS = "models/blazeface"  # inside the denseface package: both models, LICENSE, NOTICE
+
+
+def detector_path(kind: str, path: str | Path | None = None) -> Path:
+    """Path of the BlazeFace model of ``kind``: ``path`` if given, else the copy bundled with the package.
+
+    Args:
+        kind: "short" (128x128 input) or "full" (192x192 input), a key of :data:`DETECTOR_SPECS`.
+        path: an explicit .tflite file to use instead of the bundled one.
+
+    Raises:
+        ValueError: unknown kind.
+        FileNotFoundError: an explicit ``path`` that does not exist, or an installation that lacks
+            the bundled file.
+    """
+    if kind not in DETECTOR_SPECS:
+        raise ValueError(f"unknown detector kind {kind!r}; expected one of {sorted(DETECTOR_SPECS)}")
+    if path is not None:
+        explicit = Path(path).expanduser()
+        if not explicit.is_file():
+            raise FileNotFoundError(f"detector model file not found: {explicit}")
+        return explicit
+    bundled = Path(str(resources.files("denseface").joinpath(f"{BUNDLED_DETECTORS}/{DETECTOR_SPECS[kind].model_file}")))
+    if not bundled.is_file():
+        raise FileNotFoundError(
+            f"the bundled detector model {bundled} is missing from this installation; reinstall denseface "
+            "or pass an explicit detector .tflite (DetectorOptions.model_path, DenseFace(detector_path=...))"
+        )
+    return bundled
 
 
 @dataclass(frozen=True)
@@ -68,7 +105,7 @@ class DetectorOptions:
         min_score: minimum detection score in (0, 1).
         max_faces: most detections returned (>= 1).
         num_threads: CPU threads for the model (>= 1).
-        model_path: an explicit .tflite file instead of the cached MediaPipe one.
+        model_path: an explicit .tflite file instead of the bundled one.
     """
 
     kind: str = "short"
@@ -305,21 +342,19 @@ class FaceDetector:
     """
 
     def __init__(self, options: DetectorOptions = DetectorOptions()) -> None:
-        """Load the model of ``options.kind`` (fetched on first use, see :mod:`denseface.fetch`).
+        """Load the model of ``options.kind``: ``options.model_path``, else the bundled one.
 
         Raises:
             ValueError: invalid options, or a model whose outputs do not match the anchors.
             FileNotFoundError: the model file is unavailable.
         """
-        if options.kind not in DETECTOR_SPECS:
-            raise ValueError(f"unknown detector kind {options.kind!r}; expected one of {sorted(DETECTOR_SPECS)}")
+        path = detector_path(options.kind, options.model_path)  # first: it also rejects an unknown kind
         if not 0.0 < options.min_score < 1.0:
             raise ValueError(f"min_score must be in (0, 1), got {options.min_score}")
         if options.max_faces < 1:
             raise ValueError(f"max_faces must be >= 1, got {options.max_faces}")
         self.options = options
         self._spec = DETECTOR_SPECS[options.kind]
-        path: Path = detector_path(options.kind, options.model_path)
         self._model = TFLiteModel(path, options.num_threads)
         size = self._spec.input_size
         if self._model.input_shape != (1, size, size, 3):

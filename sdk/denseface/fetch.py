@@ -1,10 +1,14 @@
-"""Locate (and on first use fetch) the MediaPipe 0.10.14 model files DenseFace relies on.
+"""Locate (and on first use fetch) MediaPipe 0.10.14's 468-point face mesh model, ``face_landmark.tflite``.
 
-The files are taken from the official ``mediapipe==0.10.14`` wheel on PyPI (Apache-2.0), checked
-against pinned sha256 digests and cached in ``$DENSEFACE_CACHE/models`` (default
+Only the training teacher (``train/teacher.py``) and the benchmarks run that model; the SDK itself
+needs nothing from here: its BlazeFace detectors are bundled with the package
+(:func:`denseface.detect.detector_path`).
+
+The file is taken from the official ``mediapipe==0.10.14`` wheel on PyPI (Apache-2.0), checked
+against a pinned sha256 digest and cached in ``$DENSEFACE_CACHE/models`` (default
 ``~/.cache/denseface/models``). ``mediapipe`` itself is never imported or installed.
 
-Run ``python -m denseface.fetch`` once (online) to fetch all of them.
+Run ``python -m denseface.fetch`` once (online) to fetch it.
 """
 
 from __future__ import annotations
@@ -40,16 +44,6 @@ class ModelFile:
 
 
 MODEL_FILES: dict[str, ModelFile] = {
-    "short": ModelFile(
-        "face_detection_short_range.tflite",
-        "mediapipe/modules/face_detection/face_detection_short_range.tflite",
-        "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
-    ),
-    "full": ModelFile(
-        "face_detection_full_range_sparse.tflite",
-        "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
-        "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
-    ),
     "mesh468": ModelFile(
         "face_landmark.tflite",
         "mediapipe/modules/face_landmark/face_landmark.tflite",
@@ -123,7 +117,7 @@ def fetch(kinds: tuple[str, ...]) -> dict[str, Path]:
     """Make sure the model files of ``kinds`` are in the cache, downloading the wheel at most once.
 
     Args:
-        kinds: keys of :data:`MODEL_FILES` ("short", "full", "mesh468").
+        kinds: keys of :data:`MODEL_FILES` ("mesh468").
 
     Returns:
         kind -> path of the cached, sha256-checked file.
@@ -156,8 +150,7 @@ def model_path(kind: str, path: str | Path | None = None) -> Path:
     Resolution order: ``path`` if given (it must exist), then the cache, then a one-time fetch.
 
     Args:
-        kind: "short" (face_detection_short_range, 128x128), "full"
-            (face_detection_full_range_sparse, 192x192) or "mesh468" (face_landmark, 192x192).
+        kind: a key of :data:`MODEL_FILES`: "mesh468" (face_landmark, 192x192 input).
         path: an explicit file to use instead of the cache.
 
     Raises:
@@ -175,18 +168,8 @@ def model_path(kind: str, path: str | Path | None = None) -> Path:
     return fetch((kind,))[kind]
 
 
-def detector_path(kind: str, path: str | Path | None = None) -> Path:
-    """Path of a BlazeFace detector model: kind "short" (128x128) or "full" (192x192).
-
-    See :func:`model_path` for the resolution order and errors.
-    """
-    if kind not in ("short", "full"):
-        raise ValueError(f"unknown detector kind {kind!r}; expected 'short' or 'full'")
-    return model_path(kind, path)
-
-
 def main() -> None:
-    """Fetch all model files and print where they are."""
+    """Fetch the model files of :data:`MODEL_FILES` and print where they are."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         paths = fetch(tuple(MODEL_FILES))

@@ -22,14 +22,21 @@ import dev.denseface.demo.ml.LandmarkModel
  * [FacePipeline] in video mode (detect → crop → landmark model → decode → One-Euro → pose, with
  * tracking), timing each stage. The models are (re)created here, on the thread that uses them.
  *
+ * Delegates: with [Device.GPU] both models get the GPU delegate; with [Device.NNAPI] the int8 landmark
+ * model gets the NNAPI delegate and the float detector stays on the CPU. A delegate that cannot be
+ * created, refuses a model, or fails while running falls back to the CPU, and [onStatus] says so.
+ *
  * @param onResult called (on the analysis thread) with each frame's result
  * @param onError called (on the analysis thread) with a message when a frame fails (e.g. a model is missing)
+ * @param onStatus called (on the analysis thread) with where the models run after each (re)load, and
+ *     with `fallback = true` when a requested delegate was replaced by the CPU
  */
 class DenseFaceAnalyzer(
     private val context: Context,
     topology: Topology,
     private val onResult: (FrameResult) -> Unit,
     private val onError: (String) -> Unit,
+    private val onStatus: (message: String, fallback: Boolean) -> Unit,
 ) : ImageAnalysis.Analyzer, AutoCloseable {
 
     /** Where the models should run; a change takes effect on the next frame. */
@@ -41,24 +48,55 @@ class DenseFaceAnalyzer(
     /** Set when the camera switches: the next frame starts a new stream (tracks and timestamps reset). */
     @Volatile var resetRequested: Boolean = false
 
+    /** Called on the analysis thread with each analysed frame's timings, face count and device label (benchmark mode). */
+    @Volatile var frameListener: ((timings: StageTimings, faces: Int, device: String) -> Unit)? = null
+
     private val converter = FrameConverter()
     private val pipeline = FacePipeline<Frame>(topology, FacePipeline.Options.defaults())
     private var detector: FaceDetector? = null
     private var landmarks: LandmarkModel? = null
     private var loadedDevice: Device? = null
+    private var lastRequested: Device? = null
+    private var failedAtRunTime: Device? = null // a delegate that failed while running: CPU until another request
     private val frameTimes = java.util.ArrayDeque<Long>()
     private var detectNs = 0L
-    private var landmarksNs = 0L
+    private var cropNs = 0L
+    private var inferNs = 0L
+    private var detectorRan = false
+    private var landmarkRuns = 0
+
+    /** A LiteRT failure while a model ran (not while loading), on [device]. */
+    private class ModelRunException(val model: String, val device: Device, cause: RuntimeException) :
+        RuntimeException("$model on ${device.label}: ${cause.message ?: cause.javaClass.simpleName}", cause)
 
     private val stages = object : FacePipeline.Stages<Frame> {
         override fun detect(frame: Frame): List<Detection> {
+            val model = detector!!
             val start = SystemClock.elapsedRealtimeNanos()
-            return detector!!.detect(frame).also { detectNs += SystemClock.elapsedRealtimeNanos() - start }
+            try {
+                return model.detect(frame)
+            } catch (error: RuntimeException) {
+                throw ModelRunException("the detector", model.device, error)
+            } finally {
+                detectNs += SystemClock.elapsedRealtimeNanos() - start
+                detectorRan = true
+            }
         }
 
         override fun landmarks(frame: Frame, crop: CropTransform): FloatArray {
+            val model = landmarks!!
             val start = SystemClock.elapsedRealtimeNanos()
-            return landmarks!!.run(frame, crop).also { landmarksNs += SystemClock.elapsedRealtimeNanos() - start }
+            model.prepare(frame, crop)
+            val prepared = SystemClock.elapsedRealtimeNanos()
+            try {
+                return model.infer()
+            } catch (error: RuntimeException) {
+                throw ModelRunException("the landmark model", model.device, error)
+            } finally {
+                cropNs += prepared - start
+                inferNs += SystemClock.elapsedRealtimeNanos() - prepared
+                landmarkRuns++
+            }
         }
     }
 
@@ -73,19 +111,42 @@ class DenseFaceAnalyzer(
             val frame = converter.convert(image)
             val converted = SystemClock.elapsedRealtimeNanos()
             detectNs = 0L
-            landmarksNs = 0L
+            cropNs = 0L
+            inferNs = 0L
+            detectorRan = false
+            landmarkRuns = 0
             val timestampMs = image.imageInfo.timestamp / 1e6
             val faces = pipeline.landmarksForVideo(frame, timestampMs, stages)
             val end = SystemClock.elapsedRealtimeNanos()
             val timings = StageTimings(
                 convertMs = (converted - start) / 1e6f,
                 detectMs = detectNs / 1e6f,
-                landmarksMs = landmarksNs / 1e6f,
-                postMs = (end - converted - detectNs - landmarksNs) / 1e6f,
+                cropMs = cropNs / 1e6f,
+                inferMs = inferNs / 1e6f,
+                decodeMs = (end - converted - detectNs - cropNs - inferNs) / 1e6f,
+                detectorRan = detectorRan,
+                landmarkRuns = landmarkRuns,
             )
-            onResult(FrameResult(faces, frame.width, frame.height, mirrored, timings, fps(end), deviceLabel()))
+            val label = deviceLabel()
+            onResult(FrameResult(faces, frame.width, frame.height, mirrored, timings, fps(end), label))
+            frameListener?.invoke(timings, faces.size, label)
+        } catch (error: ModelRunException) {
+            if (error.device != Device.CPU) { // the delegate broke at run time: the CPU from the next frame on
+                failedAtRunTime = requestedDevice
+                val message = "LiteRT failed while running ${error.message}; switching to the CPU"
+                Log.w(TAG, message, error)
+                onStatus(message, true)
+            } else {
+                Log.e(TAG, "frame skipped", error)
+                onError(error.message ?: error.toString())
+            }
+            pipeline.reset()
         } catch (error: IllegalArgumentException) { // a missing or wrong model, or a timestamp going back after a switch
-            Log.w("DenseFace", "frame skipped: ${error.message}")
+            Log.w(TAG, "frame skipped: ${error.message}")
+            onError(error.message ?: error.toString())
+            pipeline.reset()
+        } catch (error: RuntimeException) { // anything else: report it, keep the camera running
+            Log.e(TAG, "frame skipped", error)
             onError(error.message ?: error.toString())
             pipeline.reset()
         } finally {
@@ -94,21 +155,35 @@ class DenseFaceAnalyzer(
     }
 
     private fun ensureModels() {
-        val wanted = requestedDevice
+        val requested = requestedDevice
+        if (requested != lastRequested) { // a new choice gets a new try even if that delegate failed before
+            lastRequested = requested
+            failedAtRunTime = null
+        }
+        val wanted = if (requested == failedAtRunTime) Device.CPU else requested
         if (wanted == loadedDevice) return
         detector?.close()
         landmarks?.close()
-        detector = FaceDetector.create(context, wanted)
+        detector = null
+        landmarks = null
+        loadedDevice = null
+        // NNAPI is for the int8 landmark model; the float32 detector stays on XNNPACK
+        detector = FaceDetector.create(context, if (wanted == Device.NNAPI) Device.CPU else wanted)
         landmarks = LandmarkModel.create(context, wanted)
         loadedDevice = wanted
         pipeline.reset()
+        val fallbacks = listOfNotNull(detector?.fallbackReason, landmarks?.fallbackReason)
+        if (fallbacks.isEmpty()) {
+            onStatus("Models on ${deviceLabel()}", false)
+        } else {
+            onStatus(fallbacks.joinToString("\n"), true)
+        }
     }
 
     private fun deviceLabel(): String {
         val d = detector?.device
         val l = landmarks?.device
-        fun label(device: Device?) = if (device == Device.GPU) "GPU" else "CPU (XNNPACK)"
-        return if (d == l) label(d) else "detector ${label(d)}, landmarks ${label(l)}"
+        return if (d == l) d?.label ?: "-" else "detector ${d?.label}, landmarks ${l?.label}"
     }
 
     private fun fps(nowNs: Long): Float {
@@ -125,5 +200,9 @@ class DenseFaceAnalyzer(
         detector = null
         landmarks = null
         loadedDevice = null
+    }
+
+    private companion object {
+        const val TAG = "DenseFace"
     }
 }

@@ -28,6 +28,16 @@ class OverlayView @JvmOverloads constructor(context: Context, attrs: AttributeSe
     var drawMesh: Boolean = false
         set(value) { field = value; invalidate() }
 
+    /**
+     * Left and top of the area free of system bars and display cutouts (px; the window is edge to edge,
+     * MainActivity sets them from the window insets): the texts start there. Faces are drawn everywhere,
+     * as the preview under them fills the whole view.
+     */
+    var textInsetLeft: Int = 0
+        set(value) { field = value; invalidate() }
+    var textInsetTop: Int = 0
+        set(value) { field = value; invalidate() }
+
     @Volatile private var result: FrameResult? = null
     @Volatile private var error: String? = null
 
@@ -55,7 +65,7 @@ class OverlayView @JvmOverloads constructor(context: Context, attrs: AttributeSe
 
     override fun onDraw(canvas: Canvas) {
         super.onDraw(canvas)
-        error?.let { canvas.drawText(it, 24f, height / 2f, errorPaint) }
+        error?.let { canvas.drawText(it, textInsetLeft + 24f, height / 2f, errorPaint) }
         val r = result ?: return
         val scale = max(width / r.frameWidth.toFloat(), height / r.frameHeight.toFloat())
         val dx = (width - r.frameWidth * scale) / 2f
@@ -112,9 +122,9 @@ class OverlayView @JvmOverloads constructor(context: Context, attrs: AttributeSe
         val t = r.timings
         val lines = listOf(
             "%.1f FPS  %s  %d face(s)".format(r.fps, r.device, r.faces.size),
-            "convert %.1f  detect %.1f  landmarks %.1f  post %.1f  = %.1f ms".format(
-                t.convertMs, t.detectMs, t.landmarksMs, t.postMs, t.totalMs),
+            "convert %.1f  detect %.1f  crop %.1f  infer %.1f  decode %.1f  = %.1f ms".format(
+                t.convertMs, t.detectMs, t.cropMs, t.inferMs, t.decodeMs, t.totalMs),
         )
-        lines.forEachIndexed { i, line -> canvas.drawText(line, 24f, 64f + i * 48f, textPaint) }
+        lines.forEachIndexed { i, line -> canvas.drawText(line, textInsetLeft + 24f, textInsetTop + 64f + i * 48f, textPaint) }
     }
 }

@@ -12,7 +12,7 @@ import org.junit.Test;
 /** BlazeFace anchors, letterbox and decoding against golden/detector.json (the real model's outputs, decoded by the SDK). */
 public class DetectorGoldenTest {
 
-    private static final double PX = 1e-3;
+    private static final double PX = Tolerances.PX;
     private static Map<String, Object> golden;
 
     @BeforeClass
@@ -74,7 +74,7 @@ public class DetectorGoldenTest {
                 Detection d = detections.get(i);
                 assertArrayEquals(source + ": box " + i, floats(e.get("box")), d.box(), (float) PX);
                 assertArrayEquals(source + ": keypoints " + i, floats(e.get("keypoints")), d.keypoints(), (float) PX);
-                assertEquals(source + ": score " + i, num(e.get("score")), d.score(), 1e-6);
+                assertEquals(source + ": score " + i, num(e.get("score")), d.score(), Tolerances.SCORE);
                 faces++;
             }
         }

@@ -15,8 +15,8 @@ import org.junit.Test;
  */
 public class LandmarksGoldenTest {
 
-    private static final float PX = 1e-3f;
-    private static final double DEG = 1e-3;
+    private static final float PX = (float) Tolerances.PX;
+    private static final double DEG = Tolerances.DEG;
     private static Map<String, Object> golden;
     private static Topology topology;
 
@@ -54,7 +54,7 @@ public class LandmarksGoldenTest {
             Map<String, Object> c = obj(o);
             CropTransform crop = FacePipeline.detectionCrop(detection(c));
             assertEquals((int) num(c.get("crop_size")), crop.size());
-            assertArrayEquals(doubles(c.get("crop_matrix")), crop.matrix(), 1e-6);
+            assertArrayEquals(doubles(c.get("crop_matrix")), crop.matrix(), Tolerances.MATRIX);
         }
     }
 
@@ -62,7 +62,8 @@ public class LandmarksGoldenTest {
     public void dequantizationIsTheSdks() {
         for (Object o : cases()) {
             Map<String, Object> c = obj(o);
-            assertArrayEquals(dtype(c.get("output")), packedFloats(c.get("dequantized")), dequantized(c), 0f);
+            assertArrayEquals(dtype(c.get("output")), packedFloats(c.get("dequantized")), dequantized(c),
+                    (float) Tolerances.DEQUANTIZED);
         }
     }
 

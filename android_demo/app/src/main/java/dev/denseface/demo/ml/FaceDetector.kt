@@ -55,11 +55,37 @@ class FaceDetector private constructor(
         scoreBuffer = ByteBuffer.allocateDirect(4 * logits.size).order(ByteOrder.nativeOrder())
     }
 
+    /** Why the requested GPU / NNAPI delegate is not used (the model runs on the CPU); null when it is. */
+    val fallbackReason: String? get() = loaded.fallbackReason
+
+    /** The model's raw outputs on one letterboxed input (see [runModel]). */
+    class RawOutputs(val regressors: FloatArray, val logits: FloatArray)
+
     /** Faces in [frame], in frame pixels, by descending score (at most maxFaces); empty when none. */
     fun detect(frame: Frame): List<Detection> {
         val letterbox = Letterbox.fit(frame.height, frame.width, size)
         ImageOps.letterboxToRgb(frame.argb, frame.width, frame.height, letterbox, rgb)
-        ImageOps.toSignedUnit(rgb, values)
+        return detectLetterboxed(rgb, letterbox)
+    }
+
+    /**
+     * Faces in a frame already letterboxed by [letterbox] into [letterboxedRgb] (size × size × 3 RGB
+     * bytes, row-major, as ImageOps.letterboxToRgb writes them), in the frame's pixels.
+     */
+    fun detectLetterboxed(letterboxedRgb: ByteArray, letterbox: Letterbox): List<Detection> {
+        infer(letterboxedRgb)
+        return decoder.decode(regressors, logits, letterbox, minScore, maxFaces)
+    }
+
+    /** The model's raw outputs (copies: anchors × 16 regressors, anchors logits) on a letterboxed RGB input. */
+    fun runModel(letterboxedRgb: ByteArray): RawOutputs {
+        infer(letterboxedRgb)
+        return RawOutputs(regressors.copyOf(), logits.copyOf())
+    }
+
+    private fun infer(letterboxedRgb: ByteArray) {
+        require(letterboxedRgb.size == size * size * 3) { "the detector takes $size x $size x 3 bytes, got ${letterboxedRgb.size}" }
+        ImageOps.toSignedUnit(letterboxedRgb, values)
         input.rewind()
         input.asFloatBuffer().put(values)
         regressorBuffer.rewind()
@@ -70,19 +96,19 @@ class FaceDetector private constructor(
         regressorBuffer.asFloatBuffer().get(regressors)
         scoreBuffer.rewind()
         scoreBuffer.asFloatBuffer().get(logits)
-        return decoder.decode(regressors, logits, letterbox, minScore, maxFaces)
     }
 
     override fun close() = loaded.close()
 
     companion object {
-        /** Put into the APK's assets by the downloadDetector Gradle task. */
+        /** Put into the APK's assets by the copyDetector Gradle task. */
         const val MODEL_ASSET = "face_detection_short_range.tflite"
 
         /**
          * Load the detector.
          *
-         * @param device CPU (XNNPACK) or GPU (falls back to CPU where unsupported; see [FaceDetector.device])
+         * @param device CPU (XNNPACK), GPU or NNAPI (falls back to the CPU when the delegate fails; see
+         *     [FaceDetector.device] and [FaceDetector.fallbackReason])
          * @param maxFaces most detections per frame (>= 1)
          * @param minScore minimum score in (0, 1)
          * @throws IllegalArgumentException for a bad option or a model that is not the short-range BlazeFace

@@ -59,20 +59,44 @@ class LandmarkModel private constructor(private val loaded: LoadedInterpreter) :
         output = ByteBuffer.allocateDirect(outputTensor.numBytes()).order(ByteOrder.nativeOrder())
     }
 
+    /** Why the requested GPU / NNAPI delegate is not used (the model runs on the CPU); null when it is. */
+    val fallbackReason: String? get() = loaded.fallbackReason
+
     /**
      * The model's 1560 dequantized outputs for the crop of [frame] made by [transform]
-     * (a 120 × 120 similarity crop, see the core's Crop and CropTransform).
+     * (a 120 × 120 similarity crop, see the core's Crop and CropTransform): [prepare] then [infer].
      */
     fun run(frame: Frame, transform: CropTransform): FloatArray {
+        prepare(frame, transform)
+        return infer()
+    }
+
+    /** The model's 1560 dequantized outputs for a 120 × 120 × 3 RGB crop (row-major bytes). */
+    fun runOnCrop(cropRgb: ByteArray): FloatArray {
+        require(cropRgb.size == crop.size) { "the landmark model takes $size x $size x 3 bytes, got ${cropRgb.size}" }
+        fillInput(cropRgb)
+        return infer()
+    }
+
+    /** Stage 1 of [run]: warp the crop out of [frame] and write it into the input tensor's buffer. */
+    fun prepare(frame: Frame, transform: CropTransform) {
         ImageOps.warpToRgb(frame.argb, frame.width, frame.height, transform, crop)
+        fillInput(crop)
+    }
+
+    private fun fillInput(rgb: ByteArray) {
         input.rewind()
         when (inputType) {
-            DataType.UINT8 -> input.put(crop)
-            DataType.INT8 -> for (value in crop) { // infer.py: float pixels quantized with the input's scale / zero point
+            DataType.UINT8 -> input.put(rgb)
+            DataType.INT8 -> for (value in rgb) { // infer.py: float pixels quantized with the input's scale / zero point
                 input.put(LandmarkDecoder.quantize((value.toInt() and 0xFF).toFloat(), true, inputScale, inputZeroPoint))
             }
-            else -> for (value in crop) input.putFloat((value.toInt() and 0xFF).toFloat()) // 0..255, as infer.py
+            else -> for (value in rgb) input.putFloat((value.toInt() and 0xFF).toFloat()) // 0..255, as infer.py
         }
+    }
+
+    /** Stage 2 of [run]: run the interpreter on the prepared input; the 1560 dequantized outputs (a new array). */
+    fun infer(): FloatArray {
         input.rewind()
         output.rewind()
         loaded.interpreter.run(input, output)
@@ -106,7 +130,8 @@ class LandmarkModel private constructor(private val loaded: LoadedInterpreter) :
         /**
          * Load the landmark model.
          *
-         * @param device CPU (XNNPACK) or GPU (falls back to CPU where unsupported; see [LandmarkModel.device])
+         * @param device CPU (XNNPACK), GPU or NNAPI (falls back to the CPU when the delegate fails; see
+         *     [LandmarkModel.device] and [LandmarkModel.fallbackReason])
          * @throws IllegalArgumentException for a model that breaks the DenseFace model contract
          */
         fun create(context: Context, device: Device, numThreads: Int = 2): LandmarkModel {

@@ -1,12 +1,12 @@
 package dev.denseface.core;
 
+import java.io.ByteArrayOutputStream;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -17,8 +17,13 @@ import java.util.Map;
  * Reads the golden files written by {@code android_demo/tools/make_golden.py}: a minimal JSON parser
  * (objects, arrays, numbers, strings, booleans, null; no external jar) and decoders of the packed
  * arrays ({"dtype", "shape", "base64"} of little-endian bytes).
+ *
+ * <p>Shared test code ({@code src/testShared}): compiled with the JVM tests ({@code run_tests.sh},
+ * {@code :core:test}) and with the app's on-device tests ({@code app/src/androidTest}, which read the
+ * same files from their assets through {@link #parse(InputStream)}). Only Java APIs that Android has
+ * since API 26 (the app's minSdk) are used here.
  */
-final class Golden {
+public final class Golden {
 
     private final String text;
     private int pos;
@@ -28,20 +33,30 @@ final class Golden {
     }
 
     /** The parsed golden file {@code golden/<name>} from the test classpath. */
-    @SuppressWarnings("unchecked")
-    static Map<String, Object> load(String name) throws IOException {
+    public static Map<String, Object> load(String name) throws IOException {
         try (InputStream in = Golden.class.getResourceAsStream("/golden/" + name)) {
             if (in == null) {
                 throw new IOException("golden/" + name + " is not on the test classpath (run android_demo/tools/make_golden.py)");
             }
-            return (Map<String, Object>) new Golden(new String(in.readAllBytes(), StandardCharsets.UTF_8)).parse();
+            return parse(in);
         }
     }
 
+    /** A golden file's JSON object read from {@code in} (e.g. an Android asset); does not close it. */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> parse(InputStream in) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(); // not readAllBytes: Android has it from API 33
+        byte[] chunk = new byte[1 << 16];
+        for (int n; (n = in.read(chunk)) > 0; ) {
+            bytes.write(chunk, 0, n);
+        }
+        return (Map<String, Object>) new Golden(new String(bytes.toByteArray(), StandardCharsets.UTF_8)).parse();
+    }
+
     /** The topology.bin the app ships (path from the system property denseface.topology). */
-    static Topology topology() throws IOException {
+    public static Topology topology() throws IOException {
         String path = System.getProperty("denseface.topology", "../app/src/main/assets/topology.bin");
-        try (InputStream in = Files.newInputStream(Path.of(path))) {
+        try (InputStream in = new FileInputStream(path)) {
             return Topology.read(in);
         }
     }
@@ -175,20 +190,20 @@ final class Golden {
     // ---- typed accessors ----
 
     @SuppressWarnings("unchecked")
-    static Map<String, Object> obj(Object o) {
+    public static Map<String, Object> obj(Object o) {
         return (Map<String, Object>) o;
     }
 
     @SuppressWarnings("unchecked")
-    static List<Object> list(Object o) {
+    public static List<Object> list(Object o) {
         return (List<Object>) o;
     }
 
-    static double num(Object o) {
+    public static double num(Object o) {
         return ((Number) o).doubleValue();
     }
 
-    static double[] doubles(Object o) {
+    public static double[] doubles(Object o) {
         List<Object> values = list(o);
         double[] out = new double[values.size()];
         for (int i = 0; i < out.length; i++) {
@@ -198,7 +213,7 @@ final class Golden {
     }
 
     /** A nested list of numbers flattened, as float32. */
-    static float[] floats(Object o) {
+    public static float[] floats(Object o) {
         List<Double> flat = new ArrayList<>();
         flatten(o, flat);
         float[] out = new float[flat.size()];
@@ -227,11 +242,11 @@ final class Golden {
         return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    static String dtype(Object o) {
+    public static String dtype(Object o) {
         return (String) obj(o).get("dtype");
     }
 
-    static int[] shape(Object o) {
+    public static int[] shape(Object o) {
         double[] s = doubles(obj(o).get("shape"));
         int[] out = new int[s.length];
         for (int i = 0; i < s.length; i++) {
@@ -241,7 +256,7 @@ final class Golden {
     }
 
     /** A packed float32 array, flattened. */
-    static float[] packedFloats(Object o) {
+    public static float[] packedFloats(Object o) {
         ByteBuffer buffer = packedBytes(o, "float32");
         float[] out = new float[buffer.remaining() / 4];
         buffer.asFloatBuffer().get(out);
@@ -249,7 +264,7 @@ final class Golden {
     }
 
     /** A packed int8 or uint8 array's raw bytes. */
-    static byte[] packedBytes(Object o) {
+    public static byte[] packedBytes(Object o) {
         ByteBuffer buffer = packedBytes(o, dtype(o));
         byte[] out = new byte[buffer.remaining()];
         buffer.get(out);
@@ -257,7 +272,7 @@ final class Golden {
     }
 
     /** A packed (H, W, 3) uint8 RGB image as packed ARGB ints (alpha 255). */
-    static int[] packedArgb(Object o) {
+    public static int[] packedArgb(Object o) {
         byte[] rgb = packedBytes(o);
         int[] out = new int[rgb.length / 3];
         for (int i = 0; i < out.length; i++) {
