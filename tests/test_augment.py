@@ -140,3 +140,16 @@ def test_augment_batch_shapes_and_ranges() -> None:
     assert out.shape == (4, 120, 120, 3) and target.shape == (4, 1560)
     assert 0.0 <= float(tf.reduce_min(out)) and float(tf.reduce_max(out)) <= 255.0
     assert np.isfinite(target.numpy()).all()
+
+
+def test_face_mask_covers_the_face_ellipse_and_not_the_corners():
+    """Points spread evenly over a disc of radius 30 px at (60, 50) (σ = 15 px per axis): the mask's
+    edge lies at 2.2 σ ≈ 33 px, softened over a few pixels; 1 well inside, 0 well outside."""
+    from train.augment import face_mask
+
+    rng = np.random.default_rng(0)
+    radius, angle = 30.0 * np.sqrt(rng.uniform(0, 1, 520)), rng.uniform(0, 2 * np.pi, 520)
+    points = np.stack([60 + radius * np.cos(angle), 50 + radius * np.sin(angle), np.zeros(520)], -1)
+    mask = face_mask(tf.constant(points[None], tf.float32), 120).numpy()[0, :, :, 0]
+    assert mask[50, 60] > 0.99 and mask[50, 60 + 24] > 0.95 and mask[50 - 24, 60] > 0.95
+    assert mask[0, 0] < 0.01 and mask[119, 119] < 0.01 and mask[50, 60 + 45] < 0.01

@@ -44,6 +44,8 @@ VARIANTS: dict[str, list[str]] = {
     "baseline": [],
     "large_yaw_x3": ["--large-yaw-weight", "3"],
     "hard_examples": ["--loss", "hybrid_hard"],
+    "background_swap": ["--background-prob", "0.5"],
+    "shape_prior_64": ["--pca-components", "64"],
 }
 BATCH = 64
 

@@ -47,6 +47,9 @@ class AugmentConfig:
     noise (σ up to ``noise_sigma`` levels) with ``noise_prob``. Occlusion with ``occluder_prob``: one
     rectangle or ellipse, area ``occluder_area`` × the 68-point box's area (≤ 25 %), centred inside
     that box, filled with a random colour or with pixels of another image in the batch.
+    Background swap with ``background_prob``: everything outside the face's ellipse (``face_mask``)
+    replaced by another image of the batch, so no cue outside the face — in renders, the smeared head
+    side, hair and stretched background — is there to rely on.
     """
 
     side_range: tuple[float, float] = (0.85, 1.2)
@@ -66,6 +69,7 @@ class AugmentConfig:
     noise_sigma: float = 8.0
     occluder_prob: float = 0.3
     occluder_area: tuple[float, float] = (0.05, 0.25)
+    background_prob: float = 0.0
 
 
 def center_crop(images: tf.Tensor, points: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -217,11 +221,45 @@ def occlude(images: tf.Tensor, points: tf.Tensor, config: AugmentConfig) -> tf.T
     return images * (1.0 - mask) + fill * mask
 
 
+FACE_ELLIPSE_SIGMAS = 2.2  # the face ellipse's radius in standard deviations of the 520 points
+FACE_EDGE_PX = 2.0  # width of the soft edge between the face and a swapped background, pixels
+
+
+def face_mask(points: tf.Tensor, size: int) -> tf.Tensor:
+    """(B, size, size, 1) float32, 1 inside each face and 0 outside: the ellipse of the 520 points'
+    (B, 520, 3) output-pixel 2-D mean and covariance at ``FACE_ELLIPSE_SIGMAS`` standard deviations
+    (points spread evenly over an ellipse reach 2 of them), with a soft edge of ``FACE_EDGE_PX``."""
+    xy = points[..., :2]
+    mean = tf.reduce_mean(xy, axis=1)  # (B, 2)
+    centred = xy - mean[:, None]
+    cov = tf.einsum("bni,bnj->bij", centred, centred) / tf.cast(tf.shape(xy)[1], tf.float32)
+    grid = tf.range(size, dtype=tf.float32)
+    pixels = tf.stack(tf.meshgrid(grid, grid), axis=-1)  # (size, size, 2) x, y
+    offset = pixels[None] - mean[:, None, None]  # (B, size, size, 2)
+    distance = tf.sqrt(tf.einsum("bhwi,bij,bhwj->bhw", offset, tf.linalg.inv(cov), offset))  # in σ
+    # the σ along the offset's direction, to turn the edge width into σ units
+    sigma = tf.norm(offset, axis=-1) / tf.maximum(distance, 1e-6)
+    return tf.sigmoid((FACE_ELLIPSE_SIGMAS - distance) * sigma / FACE_EDGE_PX)[..., None]
+
+
+def swap_background(images: tf.Tensor, points: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+    """(B, H, W, 3) float32 images whose background outside :func:`face_mask` is, with
+    ``background_prob``, a corner of the previous image of the batch (the 30 % of its side at the top
+    left, where the crop rule leaves no face) enlarged to the whole image."""
+    batch, size = tf.shape(images)[0], images.shape[1]
+    drawn = tf.cast(tf.random.uniform((batch, 1, 1, 1)) < config.background_prob, tf.float32)
+    keep = 1.0 - drawn * (1.0 - face_mask(points, size))
+    corner = tf.roll(images, 1, axis=0)[:, : int(0.3 * size), : int(0.3 * size)]
+    other = tf.image.resize(corner, (size, size), method="bilinear")
+    return images * keep + other * (1.0 - keep)
+
+
 def augment_batch(images: tf.Tensor, points: tf.Tensor, config: AugmentConfig) -> tuple[tf.Tensor, tf.Tensor]:
     """Random training inputs: (B, 128, 128, 3) uint8 and (B, 520, 3) source points →
     (B, 120, 120, 3) float32 0..255 images and (B, 1560) float32 targets."""
     batch = tf.shape(images)[0]
     out, moved = warp(images, points, random_geometry(batch, config), MODEL_INPUT)
+    out = swap_background(out, moved, config)
     out = occlude(out, moved, config)
     out = jitter_colour(out, config)
     sigma = tf.where(tf.random.uniform((batch,)) < config.blur_prob,

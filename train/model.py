@@ -1,5 +1,9 @@
 """The landmark network: MobileNetV2 (α = 1.0) → global average pooling → Dense(1560).
 
+With a shape prior (``pca``), the head is Dense(K) coefficients → a fixed Dense(1560) holding the
+mean and K principal directions of the training targets: the outputs can only be faces the training
+set spans, and the exported model keeps the 1560-output contract.
+
 Input: (B, 120, 120, 3) float32 RGB in the uint8 range 0..255 (raw pixels; the [−1, 1] scaling is the
 model's first layer, so the exported .tflite takes raw pixels and the int8 model takes uint8).
 Output: (B, 1560) float32, the contract of ``denseface.decode`` (520 × (x, y, z) / 120 in crop
@@ -22,7 +26,7 @@ BN_MOMENTUM = 0.99
 
 
 def build_model(mean_output: np.ndarray | None = None, input_size: int = MODEL_INPUT,
-                alpha: float = WIDTH_MULTIPLIER) -> keras.Model:
+                alpha: float = WIDTH_MULTIPLIER, pca: np.ndarray | None = None) -> keras.Model:
     """A freshly initialised landmark model (no pretrained weights).
 
     Args:
@@ -31,6 +35,8 @@ def build_model(mean_output: np.ndarray | None = None, input_size: int = MODEL_I
         input_size: side of the input, pixels (the SDK's crop is ``MODEL_INPUT``; other sizes serve
             the cost benchmarks).
         alpha: MobileNetV2's width multiplier (the shipped model: ``WIDTH_MULTIPLIER``).
+        pca: optional (K, 1560) orthonormal principal directions of the targets: the shape-prior head
+            (with ``mean_output`` as its fixed mean, required then).
 
     Returns:
         A keras Model ``image (B, input_size, input_size, 3) 0..255 RGB → points (B, 1560) float32``.
@@ -47,8 +53,32 @@ def build_model(mean_output: np.ndarray | None = None, input_size: int = MODEL_I
     x = backbone(x)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     bias = "zeros" if mean_output is None else keras.initializers.Constant(np.asarray(mean_output, np.float32))
+    if pca is not None:
+        if mean_output is None:
+            raise ValueError("the shape-prior head needs mean_output, its fixed mean")
+        # zero coefficients: the untrained model outputs exactly the mean face
+        x = keras.layers.Dense(len(pca), kernel_initializer="zeros", dtype="float32", name="shape_coefficients")(x)
+        outputs = keras.layers.Dense(OUTPUT_SIZE, kernel_initializer=keras.initializers.Constant(np.asarray(pca, np.float32)),
+                                     bias_initializer=bias, trainable=False, dtype="float32", name="points")(x)
+        return keras.Model(inputs, outputs, name="denseface_mobilenetv2")
     # a zero kernel: the untrained model outputs exactly the bias (the mean face), not random offsets
     outputs = keras.layers.Dense(
         OUTPUT_SIZE, kernel_initializer="zeros", bias_initializer=bias, dtype="float32", name="points"
     )(x)
     return keras.Model(inputs, outputs, name="denseface_mobilenetv2")
+
+
+def transfer_weights(source: keras.Model, target: keras.Model) -> None:
+    """Start ``target`` from ``source`` (both from :func:`build_model`): the same architecture takes
+    every weight; a linear head into a shape-prior head is projected onto its principal directions
+    (coefficients c = (W x + b − mean) · Pᵀ, so the outputs are the source's projected onto the span)."""
+    if len(source.weights) == len(target.weights):
+        target.set_weights(source.get_weights())
+        return
+    if "shape_coefficients" not in {layer.name for layer in target.layers}:
+        raise ValueError("weights transfer only into the same architecture or from a linear head to a shape prior")
+    backbone = next(layer for layer in target.layers if isinstance(layer, keras.Model))
+    backbone.set_weights(source.get_layer(backbone.name).get_weights())
+    kernel, bias = source.get_layer("points").get_weights()
+    basis, mean = target.get_layer("points").get_weights()  # (K, 1560), (1560,)
+    target.get_layer("shape_coefficients").set_weights([kernel @ basis.T, (bias - mean) @ basis.T])

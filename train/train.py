@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from train.augment import MARGIN, AugmentConfig, augment_batch, validation_batch
 from train.losses import LOSSES, nme68
-from train.model import build_model
+from train.model import build_model, transfer_weights
 from train.plots import draw_training_curves
 
 EPOCHS = 60
@@ -39,6 +39,7 @@ WARMUP_EPOCHS = 1.0  # linear warm-up from 0, then cosine decay to 0 at the last
 WEIGHT_DECAY = 1e-2  # AdamW's decoupled decay (× learning rate per step); not on biases or BatchNorm
 LOSS = "hybrid"
 TRAIN_SPLIT, VAL_SPLIT = 0, 1
+PCA_BATCHES = 100  # augmented training batches (6,400 targets) the shape prior's directions come from
 LARGE_YAW = 60.0  # degrees: the last |yaw| bin of the benchmarks, which ``--large-yaw-weight`` weights
 SHARD_FIELDS = ("images", "points", "yaw", "view")
 
@@ -121,6 +122,18 @@ def make_pipeline(samples: Samples, batch: int, training: bool, config: AugmentC
     return ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def target_pca(ds: tf.data.Dataset, components: int, batches: int = PCA_BATCHES) -> tuple[np.ndarray, np.ndarray]:
+    """(1560,) mean and (K, 1560) orthonormal top principal directions of the targets of ``batches``
+    augmented training batches (augmentation rotates and mirrors, so the directions must come from
+    augmented targets, not the dataset's labels)."""
+    targets = np.concatenate([np.asarray(t) for _, t in ds.take(batches)]).astype(np.float64)
+    mean = targets.mean(axis=0)
+    _, singular, directions = np.linalg.svd(targets - mean, full_matrices=False)
+    held = float((singular[:components] ** 2).sum() / (singular ** 2).sum())
+    print(f"shape prior: {components} principal directions hold {100 * held:.4f} % of the target variance", flush=True)
+    return mean.astype(np.float32), directions[:components].astype(np.float32)
+
+
 class Throughput(keras.callbacks.Callback):
     """Adds ``images_per_s`` (training steps after the epoch's first, input pipeline included) and
     ``lr`` to each epoch's logs."""
@@ -180,7 +193,8 @@ def train(args: argparse.Namespace) -> keras.callbacks.History:
 
     train_samples = load_dataset(args.data, TRAIN_SPLIT, args.max_train)
     val_samples = load_dataset(args.data, VAL_SPLIT, args.max_val)
-    config = AugmentConfig(side_range=tuple(args.box_side), shift=args.box_shift)
+    config = AugmentConfig(side_range=tuple(args.box_side), shift=args.box_shift,
+                           background_prob=args.background_prob)
     train_ds = make_pipeline(train_samples, args.batch, True, config, args.large_yaw_weight)
     val_ds = make_pipeline(val_samples, args.batch, False, config)
 
@@ -195,9 +209,12 @@ def train(args: argparse.Namespace) -> keras.callbacks.History:
     optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=WEIGHT_DECAY)
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
 
-    model = build_model(mean_target(train_samples))
+    if args.pca_components:
+        model = build_model(*target_pca(train_ds, args.pca_components))
+    else:
+        model = build_model(mean_target(train_samples))
     if args.init is not None:  # start from another run's weights (a BackupAndRestore resume overrides them)
-        model.set_weights(keras.models.load_model(args.init, compile=False).get_weights())
+        transfer_weights(keras.models.load_model(args.init, compile=False), model)
     # XLA (jit_compile) measured 5× slower than the plain graph on this CPU
     model.compile(optimizer=optimizer, loss=LOSSES[args.loss], metrics=[nme68], jit_compile=False)
 
@@ -240,9 +257,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="box jitter: the crop centre moves by up to this fraction of the crop side")
     parser.add_argument("--box-side", type=float, nargs=2, default=AugmentConfig.side_range, metavar=("LO", "HI"),
                         help="box jitter: the crop side relative to the model's crop is uniform in [LO, HI]")
+    parser.add_argument("--background-prob", type=float, default=AugmentConfig.background_prob,
+                        help="probability of replacing everything outside the face's ellipse by another image")
     parser.add_argument("--large-yaw-weight", type=int, default=1,
                         help="rows with |yaw| > 60° are drawn this many times as often (an epoch keeps its "
                              "number of steps)")
+    parser.add_argument("--pca-components", type=int, default=0,
+                        help="a shape-prior head of this many principal directions of the targets (0: linear head)")
     parser.add_argument("--init", type=Path, default=None,
                         help="a .keras model whose weights start this run (e.g. an earlier run's last.keras)")
     parser.add_argument("--resume", action="store_true",
