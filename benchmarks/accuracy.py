@@ -21,6 +21,10 @@ Rows (all through ``train.evaluate``):
    (``train.evaluate.annotated_face``: some originals show several people, one annotated), and
    "first is other" counts the images where the pipeline's best face was someone else;
 4. MediaPipe mesh on a ground-truth-box ROI (``row_mediapipe``), the mesh's best case.
+6. aflw_dev, the development set of real photos (AFLW's 21 manual points, roi side / √2, visible
+   points; ``row_aflw_dev``): ``DenseFace.landmarks(crop, faces=[box])`` on each 120×120 crop with the
+   box the crop was cut around (its central square of side 120/√2, convention "landmarks68", so the
+   SDK's crop is the crop itself); with ``--tddfa`` also 3DDFA_V2 on the crops (4.43 balanced).
 
 Writes OUT/accuracy.json and OUT/accuracy.png (cumulative error distribution of rows 1 and 3).
 """
@@ -54,6 +58,17 @@ def denseface_end_to_end(model: Path):
     return lambda frame: [face.points68 for face in sdk.landmarks(frame)]
 
 
+def denseface_on_dev_crops(model: Path):
+    """A CropPredictor through the SDK: (120, 120, 3) aflw_dev crop → (520, 3) points in its pixels."""
+    from denseface import DenseFace
+    from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT
+
+    sdk = DenseFace(model_path=model)
+    centre, half = (MODEL_INPUT - 1) / 2.0, MODEL_INPUT / LANDMARK_BOX_SCALE / 2.0
+    box = (centre - half, centre - half, centre + half, centre + half)
+    return lambda crop: sdk.landmarks(crop, faces=[box], box_convention="landmarks68")[0].points
+
+
 def mediapipe_end_to_end():
     """frame → MediaPipe's points standing in for our 68, per face found (for ``row_end_to_end``)."""
     from benchmarks.mediapipe_pipeline import MediaPipeMesh468
@@ -65,7 +80,8 @@ def mediapipe_end_to_end():
 
 def _entry(report) -> dict:
     return {"bins": list(report.bins), "balanced": report.balanced, "overall": report.overall,
-            "counts": list(report.counts), "missed": report.missed, "per_image": report.per_image}
+            "counts": list(report.counts), "missed": report.missed, "failures": list(report.failures),
+            "per_image": report.per_image}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,12 +122,19 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(("3 end to end", method, report))
     if not args.no_mediapipe:
         rows.append(("4 GT-box ROI", "MediaPipe 468 → 68", evaluate.row_mediapipe(gt)))
+    dev = evaluate.load_aflw_dev()
+    dev_rows = [(f"DenseFace SDK ({model.name})", evaluate.row_aflw_dev(denseface_on_dev_crops(model), dev))]
+    if args.tddfa:
+        dev_rows.append(("3DDFA_V2 mb05", evaluate.row_aflw_dev(evaluate.tddfa_predictor(), dev, pixel_centres=False)))
 
-    table = [(row, method, *r.bins, r.balanced, r.overall, r.missed, sum(r.counts), others_first.get(method, "-"))
-             for row, method, r in rows]
+    table = [(row, method, *r.bins, r.balanced, r.overall, r.missed, sum(r.counts), f"{r.failures[2]} of {r.counts[2]}",
+              others_first.get(method, "-")) for row, method, r in rows]
     print(format_table(("row", "method", "[0,30]", "(30,60]", "(60,90]", "balanced", "all", "missed", "scored",
-                        "first is other"),
+                        "failures >10% at >60", "first is other"),
                        table, title="AFLW2000-3D, NME % of the 68 2-D points (3DDFA protocol, √(w·h) of the GT box)"))
+    print(format_table(("method", "[0,30]", "(30,60]", "(60,90]", "balanced", "failures >10% at >60"),
+                       [(method, *r.bins, r.balanced, f"{r.failures[2]} of {r.counts[2]}") for method, r in dev_rows],
+                       title="6 aflw_dev (real photos), NME % of AFLW's visible 21 points / (roi side / √2), box given"))
     limited = f"first {len(gt.names)} images only (--limit): NOT the full protocol" if args.limit else f"all {len(gt.names)} images"
     print(f"\n{limited}; yaw bins by |yaw| from ground_truth.npz; missed = the annotated face not found (excluded "
           "from the means); first is other = the pipeline's best face was another person's")
@@ -123,7 +146,8 @@ def main(argv: list[str] | None = None) -> None:
         "limit": args.limit, "names": gt.names,
         "rows": [{"row": row, "method": method, **_entry(r), **({"first_is_other": others_first[method]}
                                                                  if row.startswith("3") else {})}
-                 for row, method, r in rows]})
+                 for row, method, r in rows],
+        "aflw_dev": [{"method": method, **_entry(r)} for method, r in dev_rows]})
     print(f"\nwrote {json_path} and {png_path}")
 
 
