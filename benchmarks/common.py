@@ -160,10 +160,10 @@ def landmark_model(path: str | Path | None) -> Path:
         if not path.is_file():
             raise FileNotFoundError(f"landmark model {path} not found (--model)")
         return path
-    from denseface.api import bundled_model_path
+    from denseface.landmark_model import bundled_path
 
     try:
-        return bundled_model_path()
+        return bundled_path()
     except FileNotFoundError as error:
         raise FileNotFoundError(f"{error} (benchmarks: --model PATH)") from error
 

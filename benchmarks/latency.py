@@ -18,23 +18,23 @@ frames. Pipelines:
 
 Per pipeline and run, two passes over the same frames: (1) end to end, the two LiteRT pipelines
 interleaved frame by frame (alternating which goes first) so that background load hits both alike;
-(2) per stage: the same public calls with the stage functions wrapped by a timer from outside
-(detect, crop, infer, decode, smooth; "other" = the rest of the call: frame checks, tracking
-bookkeeping, the 68-point box) and, apart, "pose on access": reading ``Face.pose`` after the call (the head
-pose is fitted on first access, so it is not part of the end-to-end time; MediaPipe's pipeline has
-no such stage). A stage's percentiles are over the frames in which it ran (video: the detector runs
+(2) per stage: the same public calls with a ``denseface.timing.StageTimes`` passed as their ``timer``
+(the SDK's stage-timing hook: detect, crop, infer, decode, smooth; MediaPipe's pipeline takes the same
+timer; "other" = the rest of the call: frame checks, tracking bookkeeping, the 68-point box) and,
+apart, "pose on access": reading ``Face.pose`` after the call, in the same timer (the head pose is
+fitted on first access, so it is not part of the end-to-end time; MediaPipe's pipeline has no such
+stage). A stage's percentiles are over the frames in which it ran (video: the detector runs
 on few frames). ``model alone``: ``interpreter.invoke()`` on a fixed input, like LiteRT's
 benchmark_model; ``--variants 0.75@96 ...`` adds the landmark architecture (``train.model``) at other
 width multipliers α and input sizes, int8 with random weights (needs TensorFlow; what a smaller model
-would cost, timed in the same run as the shipped one). Times are wall-clock ``time.perf_counter_ns``,
-milliseconds.
+would cost, timed in the same run as the shipped one). Times are wall-clock (``time.perf_counter_ns``
+end to end, ``time.perf_counter`` per stage), milliseconds.
 
 Writes OUT/latency.json and OUT/latency.png; prints the tables, our/their p50 ratios and the targets.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
@@ -50,10 +50,10 @@ import numpy as np
 from benchmarks.common import (DEFAULT_OUT, float_model_beside, format_table, is_emulated, landmark_model,
                                load_warning, machine_info, percentiles, pyplot, save_png, write_json)
 from benchmarks.frames import aflw_frame, aflw_paths, moving_face_frames
-from denseface.cli import StageTimes
+from denseface.timing import STAGES, StageTimes
 
 POSE_STAGE = "pose on access"  # timed apart, after the call: not part of the end-to-end time
-OUR_STAGES = ("detect", "crop", "infer", "decode", "smooth", POSE_STAGE)
+OUR_STAGES = STAGES + (POSE_STAGE,)
 THEIR_STAGES = ("detect", "crop", "infer", "decode")
 RUNS = ("image:aflw", "image:moving", "video:moving")
 DEFAULT_FACEMESH_PYTHON = Path("/tmp/mpvenv/bin/python")
@@ -61,69 +61,6 @@ DEFAULT_FACEMESH_PYTHON = Path("/tmp/mpvenv/bin/python")
 TARGET_RATIO_IMAGE = 0.7
 TARGET_RATIO_VIDEO = 0.7
 TARGET_MODEL_MS = 0.55
-
-
-# --- timing from outside ---------------------------------------------------------------------
-
-class StageClock(StageTimes):
-    """The CLI's stage timer (``denseface.cli.StageTimes``: wall time per stage of wrapped callables),
-    read and restarted once per frame."""
-
-    def take(self) -> dict[str, float]:
-        """This frame's per-stage milliseconds; starts the next frame."""
-        frame = {stage: 1000.0 * seconds for stage, seconds in self.seconds.items()}
-        self.seconds.clear()
-        self.calls.clear()
-        return frame
-
-
-@contextlib.contextmanager
-def _patched(patches: list[tuple[object, str, object]]) -> Iterator[None]:
-    """Set attributes for the duration of the block, then restore them (or remove instance ones)."""
-    saved = [(target, name, name in vars(target), getattr(target, name, None)) for target, name, _ in patches]
-    try:
-        for target, name, value in patches:
-            setattr(target, name, value)
-        yield
-    finally:
-        for target, name, had_own, value in reversed(saved):
-            if had_own:
-                setattr(target, name, value)
-            else:
-                delattr(target, name)
-
-
-def instrument_denseface(face, clock: StageClock) -> contextlib.AbstractContextManager:
-    """Wrap the stage calls ``DenseFace`` makes (``denseface.api``'s names) with ``clock``:
-    detect = detector.detect; crop = detection_crop / tracking_crop + CropTransform.warp;
-    infer = DenseFace.infer; decode = decode; smooth = OneEuroFilter. (The head pose is fitted only
-    when ``Face.pose`` is read: ``by_stage`` times that apart, outside the call.)"""
-    import denseface.api as api
-    from denseface.crop import CropTransform
-    from denseface.smooth import OneEuroFilter
-
-    return _patched([
-        (face.detector, "detect", clock.wrap("detect", face.detector.detect)),
-        (face, "infer", clock.wrap("infer", face.infer)),
-        (api, "detection_crop", clock.wrap("crop", api.detection_crop)),
-        (api, "tracking_crop", clock.wrap("crop", api.tracking_crop)),
-        (CropTransform, "warp", clock.wrap("crop", CropTransform.warp)),
-        (api, "decode", clock.wrap("decode", api.decode)),
-        (OneEuroFilter, "__call__", clock.wrap("smooth", OneEuroFilter.__call__)),
-    ])
-
-
-def instrument_mediapipe(pipeline, clock: StageClock) -> contextlib.AbstractContextManager:
-    """Wrap the stages of a :class:`~benchmarks.mediapipe_pipeline.MediaPipeMesh468` with ``clock``
-    (crop = ROI rule + warp + float scaling)."""
-    return _patched([
-        (pipeline.detector, "detect", clock.wrap("detect", pipeline.detector.detect)),
-        (pipeline, "roi_for_detection", clock.wrap("crop", pipeline.roi_for_detection)),
-        (pipeline, "roi_for_points", clock.wrap("crop", pipeline.roi_for_points)),
-        (pipeline, "crop", clock.wrap("crop", pipeline.crop)),
-        (pipeline, "infer", clock.wrap("infer", pipeline.infer)),
-        (pipeline, "decode", clock.wrap("decode", pipeline.decode)),
-    ])
 
 
 # --- frames ----------------------------------------------------------------------------------
@@ -165,12 +102,12 @@ class Pipelines:
     theirs: object
     mode: str
 
-    def call(self, which: str, frame: np.ndarray, timestamp_ms: float) -> list:
-        """Run one pipeline on one frame; returns its faces."""
+    def call(self, which: str, frame: np.ndarray, timestamp_ms: float, timer: StageTimes | None = None) -> list:
+        """Run one pipeline on one frame, its stages timed into ``timer`` when given; returns its faces."""
         pipeline = self.ours if which == "denseface" else self.theirs
         if self.mode == "video":
-            return pipeline.landmarks_for_video(frame, timestamp_ms)
-        return pipeline.landmarks(frame)
+            return pipeline.landmarks_for_video(frame, timestamp_ms, timer=timer)
+        return pipeline.landmarks(frame, timer=timer)
 
     def reset(self) -> None:
         if self.mode == "video":
@@ -207,35 +144,31 @@ def end_to_end(pipes: Pipelines, frames: Callable[[], Iterator], warmup: int) ->
 
 
 def by_stage(pipes: Pipelines, frames: Callable[[], Iterator], warmup: int) -> dict[str, dict]:
-    """Pass 2: each pipeline alone over the frames with its stages timed from outside."""
+    """Pass 2: each pipeline alone over the frames with its stages timed by the ``timer`` hook."""
     results = {}
     for name, stages in (("denseface", OUR_STAGES), ("mediapipe-468", THEIR_STAGES)):
-        clock = StageClock()
-        pipeline = pipes.ours if name == "denseface" else pipes.theirs
-        instrument = instrument_denseface if name == "denseface" else instrument_mediapipe
+        timer = StageTimes()
         per_stage: dict[str, list[float]] = {s: [] for s in stages + ("other",)}
         sums: dict[str, float] = {s: 0.0 for s in stages + ("other",)}
         timed = 0
         pipes.reset()
-        with instrument(pipeline, clock):
-            for i, (frame, timestamp) in enumerate(frames()):
-                clock.take()
-                start = time.perf_counter_ns()
-                faces = pipes.call(name, frame, timestamp)
-                total = (time.perf_counter_ns() - start) / 1e6
-                spent = clock.take()
-                if name == "denseface" and faces:  # the head pose, fitted when asked: timed apart
-                    start = time.perf_counter_ns()
+        for i, (frame, timestamp) in enumerate(frames()):
+            start = time.perf_counter_ns()
+            faces = pipes.call(name, frame, timestamp, timer)
+            total = (time.perf_counter_ns() - start) / 1e6
+            spent = timer.take()
+            if name == "denseface" and faces:  # the head pose, fitted when asked: timed apart
+                with timer.stage(POSE_STAGE):
                     _ = [face.pose for face in faces]
-                    spent[POSE_STAGE] = (time.perf_counter_ns() - start) / 1e6
-                if i < warmup:
-                    continue
-                timed += 1
-                spent["other"] = max(0.0, total - sum(v for k, v in spent.items() if k != POSE_STAGE))
-                for stage, value in spent.items():
-                    if stage in per_stage:
-                        per_stage[stage].append(value)
-                        sums[stage] += value
+                spent.update(timer.take())
+            if i < warmup:
+                continue
+            timed += 1
+            spent["other"] = max(0.0, total - sum(v for k, v in spent.items() if k != POSE_STAGE))
+            for stage, value in spent.items():
+                if stage in per_stage:
+                    per_stage[stage].append(value)
+                    sums[stage] += value
         results[name] = {stage: {**percentiles(values), "mean_per_frame": sums[stage] / max(timed, 1),
                                  "frames_run": len(values)}
                          for stage, values in per_stage.items()}

@@ -10,6 +10,10 @@ decoding the SDK uses (``denseface.detect``) and MediaPipe 0.10.14's ``face_land
 * infer: ``face_landmark.tflite`` → 468 × (x, y, z) and a face-presence logit;
 * decode: ROI pixels → frame pixels.
 
+The crop, infer and decode stages are ``train.teacher.MeshModel``'s (the teacher's own mesh pass).
+Both modes take an optional ``timer`` (``denseface.timing.StageTimes``) that records these stages
+and "detect", as ``DenseFace``'s calls do.
+
 Image mode (``landmarks``): detection on every frame, one landmark pass per detected face
 (MediaPipe's static_image_mode). Video mode (``landmarks_for_video``, MediaPipe's tracking): the
 detector runs only while no face is tracked; otherwise the landmark model runs on the ROI made from
@@ -21,15 +25,12 @@ x's pixel scale), one per face. Not thread-safe: one instance per thread.
 """
 from __future__ import annotations
 
-import math
-
-import cv2
 import numpy as np
 
-from denseface.detect import DetectorOptions, FaceDetector, check_frame
-from denseface.fetch import model_path
-from denseface.infer import TFLiteModel
-from train.teacher import MESH_INPUT, NUM_POINTS, Roi, roi_from_detection, roi_from_points
+from denseface.checks import check_frame
+from denseface.detect import DetectorOptions, FaceDetector
+from denseface.timing import StageTimes, measure
+from train.teacher import MeshModel, Roi, roi_from_detection, roi_from_points
 
 PRESENCE_THRESHOLD = 0.5  # MediaPipe FaceMesh's min_tracking_confidence default
 
@@ -39,7 +40,7 @@ class MediaPipeMesh468:
 
     Attributes:
         detector: the shared :class:`~denseface.detect.FaceDetector`.
-        mesh: the face_landmark.tflite :class:`~denseface.infer.TFLiteModel`.
+        mesh: the face_landmark.tflite :class:`~train.teacher.MeshModel`.
     """
 
     def __init__(self, num_threads: int = 1, max_faces: int = 1, detector: str = "short", min_score: float = 0.5) -> None:
@@ -51,68 +52,41 @@ class MediaPipeMesh468:
         """
         self.detector = FaceDetector(DetectorOptions(kind=detector, min_score=min_score, max_faces=max_faces,
                                                      num_threads=num_threads))
-        self.mesh = TFLiteModel(model_path("mesh468"), num_threads)
-        if self.mesh.input_shape != (1, MESH_INPUT, MESH_INPUT, 3):
-            raise ValueError(f"face_landmark.tflite has input {self.mesh.input_shape}; expected (1, 192, 192, 3)")
+        self.mesh = MeshModel(num_threads)
         self.max_faces = max_faces
         self._rois: list[Roi] = []
 
-    # --- stages -------------------------------------------------------------------------------
-    @staticmethod
-    def roi_for_detection(detection) -> Roi:
-        """The first ROI of a face: its detection box (MediaPipe's rule, ``train.teacher``)."""
-        return roi_from_detection(detection)
+    def _detect(self, frame: np.ndarray, timer: StageTimes | None) -> list[Roi]:
+        """The first ROI of each face the detector finds (MediaPipe's rule, ``train.teacher``)."""
+        with measure(timer, "detect"):
+            detections = self.detector.detect(frame)
+        with measure(timer, "crop"):
+            return [roi_from_detection(d) for d in detections]
 
-    @staticmethod
-    def roi_for_points(points: np.ndarray) -> Roi:
-        """The tracking ROI from (468, 3) frame points (MediaPipe's rule, ``train.teacher``)."""
-        return roi_from_points(points)
+    def _run(self, frame: np.ndarray, roi: Roi, timer: StageTimes | None) -> np.ndarray | None:
+        """(468, 3) float32 frame points on ``roi``, or None when the face-presence is below threshold."""
+        points, presence = self.mesh.run(frame, roi, timer)
+        return points if presence >= PRESENCE_THRESHOLD else None
 
-    @staticmethod
-    def crop(frame: np.ndarray, roi: Roi) -> np.ndarray:
-        """(1, 192, 192, 3) float32 in [0, 1]: the ROI warped out of the frame (edges replicated)."""
-        frame_to_roi = cv2.invertAffineTransform(roi.roi_to_frame())
-        pixels = cv2.warpAffine(frame, frame_to_roi, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
-        return (pixels.astype(np.float32) * np.float32(1.0 / 255.0))[None]
-
-    def infer(self, tensor: np.ndarray) -> tuple[np.ndarray, float]:
-        """Run face_landmark.tflite: (468, 3) float32 ROI-input points and the presence probability."""
-        landmarks, presence_logit = self.mesh.run(tensor)
-        logit = float(np.clip(presence_logit.reshape(-1)[0], -100.0, 100.0))
-        return landmarks.reshape(NUM_POINTS, 3), 1.0 / (1.0 + math.exp(-logit))
-
-    @staticmethod
-    def decode(raw: np.ndarray, roi: Roi) -> np.ndarray:
-        """(468, 3) ROI-input points (0 = the crop's outer edge) → (468, 3) float32 frame pixels
-        (same mapping as ``train.teacher.Teacher``)."""
-        roi_to_frame = roi.roi_to_frame()
-        xy = (raw[:, :2] - 0.5) @ roi_to_frame[:, :2].T + roi_to_frame[:, 2]
-        z = -raw[:, 2] * (roi.side / MESH_INPUT)
-        return np.column_stack([xy, z]).astype(np.float32)
-
-    # --- modes --------------------------------------------------------------------------------
-    def _run(self, frame: np.ndarray, roi: Roi) -> np.ndarray | None:
-        raw, presence = self.infer(self.crop(frame, roi))
-        return self.decode(raw, roi) if presence >= PRESENCE_THRESHOLD else None
-
-    def landmarks(self, frame: np.ndarray) -> list[np.ndarray]:
+    def landmarks(self, frame: np.ndarray, timer: StageTimes | None = None) -> list[np.ndarray]:
         """Image mode: detect, then one landmark pass per face; (H, W, 3) uint8 RGB frame."""
         frame = check_frame(frame)
-        faces = [self._run(frame, self.roi_for_detection(d)) for d in self.detector.detect(frame)]
+        faces = [self._run(frame, roi, timer) for roi in self._detect(frame, timer)]
         return [f for f in faces if f is not None]
 
-    def landmarks_for_video(self, frame: np.ndarray, timestamp_ms: float) -> list[np.ndarray]:
+    def landmarks_for_video(self, frame: np.ndarray, timestamp_ms: float,
+                            timer: StageTimes | None = None) -> list[np.ndarray]:
         """Video (tracking) mode: the previous frame's ROIs, or detection when none is tracked."""
         del timestamp_ms  # MediaPipe's FaceMesh uses it only to order packets
         frame = check_frame(frame)
-        rois = self._rois or [self.roi_for_detection(d) for d in self.detector.detect(frame)]
+        rois = self._rois or self._detect(frame, timer)
         faces, self._rois = [], []
         for roi in rois[: self.max_faces]:
-            points = self._run(frame, roi)
+            points = self._run(frame, roi, timer)
             if points is not None:
                 faces.append(points)
-                self._rois.append(self.roi_for_points(points))
+                with measure(timer, "crop"):  # the tracking ROI from the 468 points (MediaPipe's rule)
+                    self._rois.append(roi_from_points(points))
         return faces
 
     def reset(self) -> None:

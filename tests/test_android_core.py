@@ -4,7 +4,8 @@ Runs ``android_demo/core/run_tests.sh`` (javac + Debian's JUnit 4; the script ap
 missing). The goldens in ``android_demo/core/src/test/resources/golden`` come from
 ``android_demo/tools/make_golden.py``; a second test checks that the shipped topology.bin matches the
 SDK's topology, so a changed ``topology.npz`` cannot go unnoticed; a third that the Java core's copies of
-api.py's tracking constants equal the SDK's (``TrackingDeadBandTest`` pins how the Java rule uses them).
+the SDK's tracking constants (``denseface.track``) and detection-roll limit (``denseface.crop``) equal the
+SDK's (``TrackingDeadBandTest`` pins how the Java rule uses them).
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def test_topology_asset_matches_the_sdk() -> None:
 
 
 def test_java_tracking_constants_are_the_sdks() -> None:
-    from denseface import api
+    from denseface import crop, track
 
     java = (CORE / "src" / "main" / "java" / "dev" / "denseface" / "core" / "FacePipeline.java").read_text()
 
@@ -52,8 +53,8 @@ def test_java_tracking_constants_are_the_sdks() -> None:
         assert match, f"{name} not found in FacePipeline.java"
         return tuple(float(v) for v in match.group(1).split(","))
 
-    for name in ("TRACK_SIDE_RANGE", "TRACK_MAX_SHIFT", "MIN_FACE_PX", "TRACK_DEAD_BAND", "TRACK_DEAD_BAND_DEG",
-                 "DETECTION_FREE_ROLL_DEG"):
-        value = getattr(api, name)
+    for module, name in ((track, "TRACK_SIDE_RANGE"), (track, "TRACK_MAX_SHIFT"), (track, "MIN_FACE_PX"),
+                         (track, "TRACK_DEAD_BAND"), (track, "TRACK_DEAD_BAND_DEG"), (crop, "DETECTION_FREE_ROLL_DEG")):
+        value = getattr(module, name)
         expected = tuple(float(v) for v in value) if isinstance(value, tuple) else (float(value),)
-        assert java_constant(name) == expected, f"FacePipeline.{name} differs from denseface.api.{name} = {value}"
+        assert java_constant(name) == expected, f"FacePipeline.{name} differs from {module.__name__}.{name} = {value}"

@@ -22,7 +22,7 @@ import pytest
 
 import denseface
 from denseface import DenseFace, DenseFaceOptions, RunningMode
-from denseface.api import BUNDLED_MODEL, bundled_model_path
+from denseface.landmark_model import BUNDLED_MODELS, bundled_path
 from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT, SNAP_PX, box_to_square, landmark_square
 from denseface.detect import detector_path
 from denseface.pose import roll_from_eyes
@@ -31,7 +31,7 @@ from train.data import AFLW2000
 from synthetic_model import SHIFT_PER_UNIT, synthetic_models
 
 IMAGE = AFLW2000 / "images" / "image00002.jpg"
-REAL_MODEL = Path(str(resources.files("denseface").joinpath(BUNDLED_MODEL)))  # as installed
+REAL_MODEL = Path(str(resources.files("denseface").joinpath(BUNDLED_MODELS["int8"])))  # as installed
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +114,7 @@ def test_int8_model_matches_the_float_one(synthetic, df):
 
 
 def test_detection_roll_keeps_rolls_up_to_45_degrees():
-    from denseface.api import detection_roll
+    from denseface.crop import detection_roll
 
     assert detection_roll(0.0) == 0.0
     assert detection_roll(44.0) == 0.0
@@ -124,7 +124,7 @@ def test_detection_roll_keeps_rolls_up_to_45_degrees():
 
 
 def test_detected_face_is_cropped_by_the_blazeface_rule_with_roll(df, photo):
-    from denseface.api import detection_roll
+    from denseface.crop import detection_roll
 
     (detection,) = df.detector.detect(photo)[:1]
     (face,) = df.landmarks(photo)
@@ -138,14 +138,11 @@ def test_detected_face_is_cropped_by_the_blazeface_rule_with_roll(df, photo):
 
 
 def test_detection_crop_turns_the_box_shift_with_the_roll():
-    from denseface.api import detection_crop
-    from denseface.crop import BOX_CONVENTIONS
-    from denseface.detect import Detection
+    from denseface.crop import BOX_CONVENTIONS, detection_crop
 
     box = (100.0, 100.0, 200.0, 200.0)
-    keypoints = np.zeros((6, 2), np.float32)
-    keypoints[0], keypoints[1] = (150.0, 160.0), (150.0, 110.0)  # left eye straight above the right: roll 90°
-    crop = detection_crop(Detection(box=box, score=0.9, keypoints=keypoints))
+    right_eye, left_eye = np.float32([150.0, 160.0]), np.float32([150.0, 110.0])  # left straight above right: roll 90°
+    crop = detection_crop(box, right_eye, left_eye)
     dx, dy, k = BOX_CONVENTIONS["blazeface"]
     a = np.radians(45.0)  # the crop removes the roll beyond 45°
     centre = crop.to_frame(np.array([[59.5, 59.5]]))[0]
@@ -153,6 +150,24 @@ def test_detection_crop_turns_the_box_shift_with_the_roll():
     expected = (150.0 + 100.0 * (dx * np.cos(a) + dy * np.sin(a)), 150.0 + 100.0 * (-dx * np.sin(a) + dy * np.cos(a)))
     np.testing.assert_allclose(centre, expected, atol=SNAP_PX / 2)  # crops are snapped to 1/16 px
     assert MODEL_INPUT / crop.scale == pytest.approx(100.0 * k * LANDMARK_BOX_SCALE, abs=SNAP_PX / 2)
+
+
+def test_timer_records_the_stages_of_a_call_without_changing_it(synthetic, photo):
+    from denseface.timing import STAGES, StageTimes
+
+    image = DenseFace(model_path=synthetic["float32"])
+    timer = StageTimes()
+    (timed,) = image.landmarks(photo, timer=timer)
+    (untimed,) = image.landmarks(photo)
+    np.testing.assert_array_equal(timed.points, untimed.points)
+    assert list(timer.seconds) == ["detect", "crop", "infer", "decode"]
+    assert timer.calls["detect"] == 1 and timer.calls["infer"] == 1
+    video = DenseFace(model_path=synthetic["float32"], running_mode=RunningMode.VIDEO)
+    timer = StageTimes()
+    for k in range(3):
+        assert len(video.landmarks_for_video(photo, 33.0 * k, timer=timer)) == 1
+    assert set(timer.seconds) == set(STAGES)
+    assert timer.calls["detect"] == 1 and timer.calls["infer"] == 3 and timer.calls["smooth"] == 3
 
 
 def test_blank_frame_has_no_face(df):
@@ -270,7 +285,7 @@ def test_missing_bundled_model_names_the_fix():
     if REAL_MODEL.is_file():
         pytest.skip("the trained model is bundled")
     with pytest.raises(FileNotFoundError, match="model_path"):
-        bundled_model_path()
+        bundled_path()
 
 
 # Run in a fresh interpreter whose sockets refuse to connect: DenseFace's first run, offline.
@@ -454,7 +469,7 @@ def test_nme_on_aflw2000_originals(shared_data):
 
 def test_tracking_crop_dead_band():
     """The next crop stays put for sub-band motion (a still face's noise) and follows real motion."""
-    from denseface.api import TRACK_DEAD_BAND, next_tracking_crop, tracking_crop
+    from denseface.track import TRACK_DEAD_BAND, next_tracking_crop, tracking_crop
     from denseface.topology import load_topology
 
     face = load_topology().mean_shape.astype(np.float32) * np.array([10.0, -10.0, 10.0], np.float32)

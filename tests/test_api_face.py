@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from denseface import DenseFace
-from denseface.api import check_boxes, make_face
+from denseface.checks import check_boxes
+from denseface.face import make_face
 from denseface.topology import load_topology
 
 

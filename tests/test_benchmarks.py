@@ -14,7 +14,6 @@ import pytest
 
 from benchmarks.common import format_table, percentiles
 from benchmarks.frames import FRAME_HEIGHT, FRAME_WIDTH, fit_frame, moving_face_frames
-from benchmarks.latency import StageClock, _patched
 from denseface.fetch import model_path
 
 from synthetic_model import synthetic_models
@@ -43,20 +42,6 @@ def test_percentiles_of_known_samples():
 def test_table_aligns_columns():
     lines = format_table(("a", "bb"), [("x", 1.0), ("yyy", 22.5)]).splitlines()
     assert lines[0].startswith("a  ") and lines[2].endswith("1.000") and len({len(line) for line in lines}) == 1
-
-
-def test_patches_are_undone_and_time_is_counted():
-    class Thing:
-        def work(self) -> int:
-            return 1
-
-    thing, clock = Thing(), StageClock()
-    original = Thing.work
-    with _patched([(Thing, "work", clock.wrap("work", Thing.work)), (thing, "extra", 5)]):
-        assert thing.work() == 1 and thing.extra == 5
-    assert Thing.work is original and not hasattr(thing, "extra")
-    spent = clock.take()
-    assert set(spent) == {"work"} and spent["work"] >= 0 and clock.take() == {}
 
 
 def test_frames_are_640x480():

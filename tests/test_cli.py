@@ -1,7 +1,6 @@
 """The denseface command line: image (PNG + JSON), video, demo, errors; `python -m denseface`."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -14,7 +13,7 @@ import numpy as np
 import pytest
 
 from denseface import __version__
-from denseface.cli import FrameProgress, main
+from denseface.cli import main
 from train.data import AFLW2000
 
 from synthetic_model import synthetic_models
@@ -66,7 +65,7 @@ def test_image_writes_png_and_json(model, tmp_path, capsys):
     assert main(["image", str(IMAGE), "-o", str(png), "--json", str(js), "--model", model]) == 0
     _check_outputs(png, js, (450, 450))
     captured = capsys.readouterr()
-    assert "1 face(s)" in captured.out and "landmark model" in captured.err
+    assert "1 face(s)" in captured.out and all(stage in captured.err for stage in ("detect", "crop", "infer", "decode"))
 
 
 @pytest.mark.skipif(not REAL_MODEL.is_file(), reason="model not bundled yet")
@@ -179,19 +178,3 @@ def test_help_is_plain_text_with_defaults(command, capsys):
     if command:
         assert "(default: 4," in text and "defaults to 1" in text  # --max-faces, and the API's default
         assert "(default: short)" in text and "(default: 1)" in text
-
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_rewrites_one_line_only_on_a_terminal():
-    log, terminal = io.StringIO(), _Terminal()
-    for stream in (log, terminal):
-        progress = FrameProgress(total=3, stream=stream)
-        for done in range(1, 4):
-            progress.update(done)
-        progress.close()
-    assert "\r" not in log.getvalue() and log.getvalue().splitlines()[-1].startswith("frame 3/3")
-    assert "\rframe 3/3" in terminal.getvalue() and terminal.getvalue().endswith("\n")

@@ -1,5 +1,5 @@
-"""Tests of denseface.detect: the bundled models, anchors, decoding, weighted NMS, letterbox, frame
-checks, a real image."""
+"""Tests of denseface.detect (the bundled models, letterbox, a real image), denseface.ssd (anchors,
+decoding, weighted NMS) and denseface.checks.check_frame."""
 
 from __future__ import annotations
 
@@ -10,17 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from denseface.detect import (
-    DETECTOR_SPECS,
-    DetectorOptions,
-    FaceDetector,
-    Letterbox,
-    check_frame,
-    decode_boxes,
-    detector_path,
-    ssd_anchors,
-    weighted_nms,
-)
+from denseface.checks import check_frame
+from denseface.detect import DETECTOR_SPECS, DetectorOptions, FaceDetector, Letterbox, detector_path
+from denseface.ssd import decode_boxes, ssd_anchors, weighted_nms
 from train.data import AFLW2000
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from denseface.api import make_face
+from denseface.face import make_face
 from denseface.draw import COLORS, draw_faces
 from denseface.pose import Y_FLIP, rotation_from_angles
 from denseface.topology import load_topology

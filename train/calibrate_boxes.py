@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from denseface.api import DenseFace
+from denseface import DenseFace
 from denseface.crop import crop_from_box, landmark_square
 from denseface.decode import decode
 from denseface.detect import FaceDetector
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         if sdk is not None:
             for rule, roll_of in ROLL_RULES.items():
                 crop = crop_from_box(det.box, "blazeface", roll_deg=roll_of(det_roll[-1]))
-                preds[rule].append(decode(sdk.infer(crop.warp(frame)), crop)[IBUG68, :2])
+                preds[rule].append(decode(sdk.model.run(crop.warp(frame)), crop)[IBUG68, :2])
     measured, yaw = np.asarray(rows), np.asarray(found_yaw)
     masks = yaw_bin_masks(yaw)
     photos = np.asarray(found_view) == 0

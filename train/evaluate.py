@@ -47,7 +47,7 @@ import numpy as np
 
 from denseface.crop import MODEL_INPUT, crop_from_box
 from denseface.decode import to_crop_points
-from denseface.infer import TFLiteModel
+from denseface.landmark_model import LandmarkModel
 from denseface.topology import IBUG68, load_topology
 from train.augment import MARGIN
 from train.data import AFLW2000, AFLW_DEV, require
@@ -56,7 +56,6 @@ from train.metrics import NMEReport, aflw21, binned_report, nme21_per_image, nme
 # A model on one crop: (120, 120, 3) uint8 RGB → (K, 3) float32 crop pixels (K = 520 or 68, the first
 # 68 being the iBUG 68), x right, y down, pixel centres at integers.
 CropPredictor = Callable[[np.ndarray], np.ndarray]
-MEDIAPIPE_ROI_SCALE = 1.5  # MediaPipe's ROI side over the face box's longer side
 CED_MAX_NME = 10.0  # % : the CED plot's x range
 
 
@@ -119,14 +118,9 @@ def read_rgb(path: Path) -> np.ndarray:
 
 
 def tflite_predictor(path: str | Path) -> CropPredictor:
-    """A CropPredictor running a DenseFace .tflite (float32 or int8) on one crop."""
-    model = TFLiteModel(path)
-
-    def predict(crop: np.ndarray) -> np.ndarray:
-        x = crop[None] if model.input_dtype == np.uint8 else crop[None].astype(np.float32)
-        return to_crop_points(model.run(x)[0])
-
-    return predict
+    """A CropPredictor running a DenseFace .tflite (float32 or int8, ``denseface.landmark_model``) on one crop."""
+    model = LandmarkModel(path)
+    return lambda crop: to_crop_points(model.run(crop))
 
 
 def tddfa_predictor() -> CropPredictor:
@@ -239,17 +233,17 @@ def mediapipe_68() -> np.ndarray:
 
 
 def row_mediapipe(gt: Aflw2000) -> NMEReport:
-    """Row 4: MediaPipe's mesh on a square ROI of 1.5 × the GT 68-point box's longer side (upright,
-    centred on the box), one pass, mapped to 68 points by ``mediapipe_68``."""
-    from train.teacher import Roi, Teacher
+    """Row 4: MediaPipe's mesh on a square ROI of ``train.teacher.ROI_SCALE`` (1.5) × the GT 68-point
+    box's longer side (upright, centred on the box), one pass, mapped to 68 points by ``mediapipe_68``."""
+    from train.teacher import ROI_SCALE, MeshModel, Roi
 
-    teacher = Teacher()
+    mesh = MeshModel()
     index = mediapipe_68()
     pred = np.empty_like(gt.pts68)
     for i, name in enumerate(gt.names):
         x0, y0, x1, y1 = gt_box(gt.pts68[i])
-        roi = Roi(centre=((x0 + x1) / 2, (y0 + y1) / 2), side=MEDIAPIPE_ROI_SCALE * max(x1 - x0, y1 - y0), angle=0.0)
-        points, _ = teacher._mesh_pass(read_rgb(AFLW2000 / "images" / name), roi)
+        roi = Roi(centre=((x0 + x1) / 2, (y0 + y1) / 2), side=ROI_SCALE * max(x1 - x0, y1 - y0), angle=0.0)
+        points, _ = mesh.run(read_rgb(AFLW2000 / "images" / name), roi)
         pred[i] = points[index, :2]
     return nme_report(pred, gt.pts68, gt.yaw)
 

@@ -13,8 +13,9 @@ float32 difference on validation crops.
 The float model takes (1, 120, 120, 3) float32 RGB in 0..255. The int8 model has int8 weights
 and activations, takes (1, 120, 120, 3) uint8 RGB (raw pixels: input scale 1, zero point 0) and
 returns int8 that ``denseface.infer.TFLiteModel`` dequantizes into the 1560 float outputs of
-``denseface.decode``. Activation ranges are calibrated on ``CALIBRATION_CROPS`` training crops (the
-central 120 pixels of the dataset's 128-pixel crops; never AFLW2000).
+``denseface.decode`` (the contract ``denseface.landmark_model`` checks). Activation ranges are
+calibrated on ``CALIBRATION_CROPS`` training crops (the central 120 pixels of the dataset's 128-pixel
+crops; never AFLW2000).
 
 Size: convolution weights are quantized per output channel, the final dense layer per tensor, and
 the int8 file's strings (tensor names, signature) are stripped. The format stores a float32 scale
@@ -37,7 +38,7 @@ import tensorflow as tf
 from tensorflow.lite.tools import flatbuffer_utils
 
 from denseface.crop import MODEL_INPUT
-from denseface.infer import TFLiteModel
+from denseface.landmark_model import LandmarkModel
 from train.augment import MARGIN
 from train.flops import count_macs
 from train.model import build_model
@@ -96,12 +97,8 @@ def convert_int8(model: keras.Model, calibration: np.ndarray) -> bytes:
 
 def run_tflite(path: str | Path, crops: np.ndarray) -> np.ndarray:
     """(N, 1560) float32 outputs of the .tflite at ``path`` on (N, 120, 120, 3) uint8 RGB crops."""
-    model = TFLiteModel(path)
-    outputs = np.empty((len(crops), model.output_shapes[0][-1]), np.float32)
-    for i, crop in enumerate(crops):
-        x = crop[None] if model.input_dtype == np.uint8 else crop[None].astype(np.float32)
-        outputs[i] = model.run(x)[0].reshape(-1)
-    return outputs
+    model = LandmarkModel(path)
+    return np.stack([model.run(crop) for crop in crops])
 
 
 def central_crops(images: np.ndarray) -> np.ndarray:

@@ -3,7 +3,9 @@
 Follows MediaPipe's face_landmark_front graph: detection -> ROI (rotated so the eyes are
 horizontal, square on the box's long side x 1.5) -> 192x192 crop, RGB in [0, 1] -> 468 (x, y, z)
 points + a face-presence logit; then one tracking pass with the ROI rebuilt from the 468 points
-(rotation from eye corners 33 -> 263, their bounding box x 1.5), whose result is kept.
+(rotation from eye corners 33 -> 263, their bounding box x 1.5), whose result is kept. The ROI rules
+(``roi_from_detection``, ``roi_from_points``, ``ROI_SCALE``) and the mesh pass (:class:`MeshModel`)
+are public: ``benchmarks.mediapipe_pipeline`` and ``train.evaluate`` run MediaPipe's pipeline with them.
 
 Output coordinates: frame pixels in OpenCV's convention ((0, 0) = centre of the top-left pixel),
 x right, y down, z towards the camera in the same pixel units as x (MediaPipe's z, scaled like x and
@@ -36,15 +38,17 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from denseface.detect import DetectorOptions, Detection, FaceDetector, check_frame
+from denseface.checks import check_frame
+from denseface.detect import DetectorOptions, Detection, FaceDetector
 from denseface.fetch import model_path
 from denseface.infer import TFLiteModel
+from denseface.timing import StageTimes, measure
 
 logger = logging.getLogger(__name__)
 
 MESH_INPUT = 192
 NUM_POINTS = 468
-ROI_SCALE = 1.5
+ROI_SCALE = 1.5  # MediaPipe's ROI side over the face box's longer side (RectTransformation scale_x/y)
 RIGHT_EYE_OUTER = 33
 LEFT_EYE_OUTER = 263
 CHECKPOINT_EVERY = 500
@@ -119,42 +123,65 @@ def roi_from_points(points: np.ndarray) -> Roi:
     return roi_from_box(box, points[RIGHT_EYE_OUTER], points[LEFT_EYE_OUTER])
 
 
+class MeshModel:
+    """MediaPipe's face_landmark.tflite on one ROI of a frame: the one implementation of the mesh pass,
+    used by :class:`Teacher`, ``train.evaluate`` and ``benchmarks.mediapipe_pipeline``.
+
+    Not thread-safe (one LiteRT interpreter): one per thread/process.
+    """
+
+    def __init__(self, num_threads: int = 1) -> None:
+        """Load face_landmark.tflite (fetched on first use, see denseface.fetch).
+
+        Raises:
+            FileNotFoundError: the model is neither cached nor fetchable.
+            ValueError: the model does not take (1, 192, 192, 3).
+        """
+        self.model = TFLiteModel(model_path("mesh468"), num_threads)
+        if self.model.input_shape != (1, MESH_INPUT, MESH_INPUT, 3):
+            raise ValueError(
+                f"face_landmark.tflite has input shape {self.model.input_shape}; expected (1, 192, 192, 3)"
+            )
+
+    def run(self, frame: np.ndarray, roi: Roi, timer: StageTimes | None = None) -> tuple[np.ndarray, float]:
+        """The mesh on ``roi`` of an (H, W, 3) uint8 RGB ``frame``: (468, 3) float32 frame points and
+        the face-presence probability in [0, 1]; stages ("crop": warp to 192×192 RGB in [0, 1] with
+        replicated edges; "infer"; "decode": ROI → frame pixels) timed into ``timer`` when given."""
+        with measure(timer, "crop"):
+            roi_to_frame = roi.roi_to_frame()
+            frame_to_roi = cv2.invertAffineTransform(roi_to_frame)
+            crop = cv2.warpAffine(
+                frame, frame_to_roi, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
+            tensor = (crop.astype(np.float32) / 255.0)[None]
+        with measure(timer, "infer"):
+            landmarks, presence_logit = self.model.run(tensor)
+        with measure(timer, "decode"):
+            raw = landmarks.reshape(NUM_POINTS, 3)
+            # The model's x, y are in ROI input pixels with 0 at the crop's outer edge.
+            roi_xy = raw[:, :2] - 0.5
+            frame_xy = roi_xy @ roi_to_frame[:, :2].T + roi_to_frame[:, 2]
+            frame_z = -raw[:, 2] * (roi.side / MESH_INPUT)
+            presence = 1.0 / (1.0 + math.exp(-float(np.clip(presence_logit.reshape(-1)[0], -100.0, 100.0))))
+            points = np.column_stack([frame_xy, frame_z]).astype(np.float32)
+        return points, presence
+
+
 class Teacher:
     """MediaPipe face detection + 468-point face mesh. Not thread-safe: one per thread/process."""
 
     def __init__(self, num_threads: int = 1, detector_kind: str = "short") -> None:
         """Load the detector and face_landmark.tflite (the bundled detector; the mesh model fetched on first use, see denseface.fetch)."""
         self._detector = FaceDetector(DetectorOptions(kind=detector_kind, num_threads=num_threads))
-        self._mesh = TFLiteModel(model_path("mesh468"), num_threads)
-        if self._mesh.input_shape != (1, MESH_INPUT, MESH_INPUT, 3):
-            raise ValueError(
-                f"face_landmark.tflite has input shape {self._mesh.input_shape}; expected (1, 192, 192, 3)"
-            )
-
-    def _mesh_pass(self, frame: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
-        """Run the mesh on ``roi`` of ``frame``; returns (468, 3) float32 frame points and presence."""
-        roi_to_frame = roi.roi_to_frame()
-        frame_to_roi = cv2.invertAffineTransform(roi_to_frame)
-        crop = cv2.warpAffine(
-            frame, frame_to_roi, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
-        landmarks, presence_logit = self._mesh.run((crop.astype(np.float32) / 255.0)[None])
-        raw = landmarks.reshape(NUM_POINTS, 3)
-        # The model's x, y are in ROI input pixels with 0 at the crop's outer edge.
-        roi_xy = raw[:, :2] - 0.5
-        frame_xy = roi_xy @ roi_to_frame[:, :2].T + roi_to_frame[:, 2]
-        frame_z = -raw[:, 2] * (roi.side / MESH_INPUT)
-        presence = 1.0 / (1.0 + math.exp(-float(np.clip(presence_logit.reshape(-1)[0], -100.0, 100.0))))
-        points = np.column_stack([frame_xy, frame_z]).astype(np.float32)
-        return points, presence
+        self.mesh = MeshModel(num_threads)
 
     def run(self, image_rgb: np.ndarray) -> list[TeacherFace]:
         """Detect faces in an (H, W, 3) uint8 RGB image and return the refined mesh of each, by detection score."""
         frame = check_frame(image_rgb)
         faces = []
         for detection in self._detector.detect(frame):
-            first, _ = self._mesh_pass(frame, roi_from_detection(detection))
-            points, presence = self._mesh_pass(frame, roi_from_points(first))
+            first, _ = self.mesh.run(frame, roi_from_detection(detection))
+            points, presence = self.mesh.run(frame, roi_from_points(first))
             faces.append(TeacherFace(points468=points, presence=presence, detection=detection))
         return faces
 

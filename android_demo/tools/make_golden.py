@@ -13,14 +13,14 @@ Which path made each file:
   letterboxed frame, stored as ``input_rgb``) run on AFLW2000-3D photos; its raw output tensors, the letterbox, and the
   detections that ``denseface.detect.FaceDetector.detect`` returns for the same frames. Also the SSD
   anchors of both ``DETECTOR_SPECS``.
-* ``landmarks.json``: for each detection above, its crop (``api.detection_crop``), then the BUNDLED
+* ``landmarks.json``: for each detection above, its crop (``crop.detection_crop``), then the BUNDLED
   int8 landmark model's raw output tensor on that crop (the crop stored as ``crop_rgb``, with the tensor's
   scale and zero point, and the model file's sha256 as ``model_sha256``), and a
   SYNTHETIC landmark-model output: ``topology.mean_shape`` rotated by a known pose, framed by the crop
   rule, plus seeded noise, quantized to int8 / uint8 (or left float32) with a stated scale and zero
   point (so every tensor type is covered). Expected: the dequantized output (``infer.py``'s formula), the
   crop and frame points (``decode``), the head pose and similarity (``pose``), the tracking crop and
-  the tracking test (``api.tracking_crop``, ``api.looks_tracked``) and the 68-point box.
+  the tracking test (``track.tracking_crop``, ``track.looks_tracked``) and the 68-point box.
 * ``crop.json``: ``crop.box_to_square`` / ``crop_from_box`` for every ``BOX_CONVENTIONS`` entry and
   several rolls, ``crop_from_landmarks``, ``CropTransform.to_crop`` / ``to_frame`` of seeded points,
   and ``pose.roll_from_eyes``.
@@ -45,17 +45,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from denseface import api
 from denseface.crop import BOX_CONVENTIONS, MODEL_INPUT, LANDMARK_BOX_SCALE, box_to_square, crop_from_box
-from denseface.crop import crop_from_landmarks, landmark_square, square_transform
+from denseface.crop import crop_from_landmarks, detection_crop, detection_roll, landmark_square, square_transform
 from denseface.decode import decode, encode, to_crop_points
-from denseface.detect import DETECTOR_SPECS, NUM_KEYPOINTS, DetectorOptions, FaceDetector, Letterbox, ssd_anchors
-from denseface.detect import weighted_nms
+from denseface.detect import DETECTOR_SPECS, NUM_KEYPOINTS, DetectorOptions, FaceDetector, Letterbox
 from denseface.detect import detector_path
+from denseface.face import make_face
 from denseface.infer import TFLiteModel, load_interpreter
+from denseface.landmark_model import bundled_path
 from denseface.pose import fit_similarity, head_pose, roll_from_eyes, rotation_from_angles
 from denseface.smooth import OneEuroFilter
+from denseface.ssd import ssd_anchors, weighted_nms
 from denseface.topology import IBUG68, load_topology
+from denseface.track import looks_tracked, next_tracking_crop, tracking_crop
 from train.data import AFLW2000
 
 IMAGES = AFLW2000 / "images"
@@ -173,7 +175,7 @@ def quantize(output: np.ndarray, dtype: str, scale: float, zero_point: int) -> n
 def real_model_output(crop_image: np.ndarray) -> tuple[np.ndarray, float, int] | None:
     """The bundled int8 landmark model's raw output tensor for a (120, 120, 3) uint8 crop, with its
     scale and zero point; None when the model is not bundled."""
-    path = api.bundled_model_path()
+    path = bundled_path()
     if not path.is_file():
         return None
     interpreter = load_interpreter(path)
@@ -194,8 +196,8 @@ def landmark_case(detection, crop, raw: np.ndarray, dtype: str, scale: float, ze
         dequantized = (raw.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
     points = decode(dequantized, crop)
     s, rotation, shift = fit_similarity(points)
-    face = api.make_face(points, detection.score)
-    tracking = api.tracking_crop(points)
+    face = make_face(points, detection.score)
+    tracking = tracking_crop(points)
     case = {
         "output_source": source,
         "detection": {"box": list(detection.box), "score": detection.score,
@@ -215,10 +217,10 @@ def landmark_case(detection, crop, raw: np.ndarray, dtype: str, scale: float, ze
         "box68": list(face.box),
         "tracking_matrix": tracking.matrix.reshape(-1).tolist(),
         # the dead band from the detection crop, and from a tracking crop of the points moved by 1 px
-        "next_from_crop_matrix": api.next_tracking_crop(crop, points).matrix.reshape(-1).tolist(),
-        "next_from_nudged_matrix": api.next_tracking_crop(
-            api.tracking_crop(points + np.float32([1.0, 0.0, 0.0])), points).matrix.reshape(-1).tolist(),
-        "looks_tracked": bool(api.looks_tracked(to_crop_points(dequantized))),
+        "next_from_crop_matrix": next_tracking_crop(crop, points).matrix.reshape(-1).tolist(),
+        "next_from_nudged_matrix": next_tracking_crop(
+            tracking_crop(points + np.float32([1.0, 0.0, 0.0])), points).matrix.reshape(-1).tolist(),
+        "looks_tracked": bool(looks_tracked(to_crop_points(dequantized))),
     }
     if crop_image is not None:  # the on-device parity test (androidTest) runs LiteRT on these bytes
         case["crop_rgb"] = packed(crop_image, "uint8")
@@ -232,7 +234,7 @@ def landmarks_golden(detections: list) -> dict:
     quantizations = [("int8", 1.7 / 255, -81), ("uint8", 1.7 / 255, 47), ("float32", 0.0, 0), ("int8", 1.7 / 255, -81)]
     cases = []
     for i, (frame, detection) in enumerate(detections):
-        crop = api.detection_crop(detection)
+        crop = detection_crop(detection.box, detection.keypoints[0], detection.keypoints[1])
         crop_image = crop.warp(frame)
         real = real_model_output(crop_image)
         if real is not None:
@@ -245,13 +247,13 @@ def landmarks_golden(detections: list) -> dict:
         cases.append(landmark_case(detection, crop, raw, dtype, scale, zero_point, "synthetic"))
     # a lost track: the face drifted to the crop's corner and shrank
     lost = to_crop_points(synthetic_output((0.0, 0.0, 0.0), rng)) * 0.4
-    model = api.bundled_model_path()
-    return {"made_by": "denseface.api/decode/pose on the bundled int8 model's raw outputs for the real crops, "
+    model = bundled_path()
+    return {"made_by": "denseface.crop/track/decode/pose on the bundled int8 model's raw outputs for the real crops, "
                        "and on SYNTHETIC outputs (mean_shape at known poses + noise) for the other tensor types",
             # the bundled model the real outputs came from: the on-device parity test checks that the APK has it
             "model_sha256": hashlib.sha256(model.read_bytes()).hexdigest() if model.is_file() else None,
             "model_input": MODEL_INPUT, "cases": cases,
-            "tracking_lost": {"crop_points": packed(lost, "float32"), "looks_tracked": bool(api.looks_tracked(lost))}}
+            "tracking_lost": {"crop_points": packed(lost, "float32"), "looks_tracked": bool(looks_tracked(lost))}}
 
 
 def crop_golden() -> dict:
@@ -277,7 +279,7 @@ def crop_golden() -> dict:
     points2 = rng.uniform(-50, 450, (20, 2))
     eyes = [(rng.uniform(0, 500, 2), rng.uniform(0, 500, 2)) for _ in range(6)]
     return {
-        "made_by": "denseface.crop, denseface.pose.roll_from_eyes and denseface.api.detection_roll",
+        "made_by": "denseface.crop (detection_roll included) and denseface.pose.roll_from_eyes",
         "conventions": {k: list(v) for k, v in BOX_CONVENTIONS.items()},
         "model_input": MODEL_INPUT, "landmark_box_scale": LANDMARK_BOX_SCALE,
         "square_cases": square_cases, "landmark_cases": landmark_cases,
@@ -288,7 +290,7 @@ def crop_golden() -> dict:
                       "points2": flat(points2), "to_crop2": flat(transform.to_crop(points2)),
                       "to_frame2": flat(transform.to_frame(points2))},
         "roll_from_eyes": [{"right": r.tolist(), "left": l.tolist(), "roll": roll_from_eyes(r, l)} for r, l in eyes],
-        "detection_roll": [{"eye_roll": r, "crop_roll": api.detection_roll(r)}
+        "detection_roll": [{"eye_roll": r, "crop_roll": detection_roll(r)}
                            for r in (-170.0, -75.0, -45.0, -12.5, 0.0, 44.9, 52.0, 90.0)],
     }
 

@@ -32,7 +32,7 @@ def make_inputs(out: Path, count: int) -> None:
     """Frames and fixed crops; needs the repository (``benchmarks.frames``) and the shared data."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from benchmarks.frames import aflw_frame, aflw_paths, moving_face_frames
-    from denseface.api import detection_crop
+    from denseface.crop import detection_crop
     from denseface.detect import FaceDetector
 
     detector = FaceDetector()
@@ -44,7 +44,8 @@ def make_inputs(out: Path, count: int) -> None:
         detections = detector.detect(frame)
         if detections:
             images.append(frame)
-            crops.append(detection_crop(detections[0]).warp(frame))
+            box, keypoints = detections[0].box, detections[0].keypoints
+            crops.append(detection_crop(box, keypoints[0], keypoints[1]).warp(frame))
     video = np.stack([frame for frame, _ in moving_face_frames(count)])
     np.savez_compressed(out, images=np.stack(images), crops=np.stack(crops), video=video,
                         video_ms=np.arange(count) * 1000.0 / 30.0)
@@ -53,8 +54,7 @@ def make_inputs(out: Path, count: int) -> None:
 
 def run(inputs: Path, model: Path, out: Path) -> None:
     """Every stage's output on the stored inputs (installed package only)."""
-    from denseface import DenseFace
-    from denseface.api import RunningMode
+    from denseface import DenseFace, RunningMode
 
     data = np.load(inputs)
     image_mode = DenseFace(model_path=model)
@@ -68,7 +68,7 @@ def run(inputs: Path, model: Path, out: Path) -> None:
         faces = image_mode.landmarks(frame)
         if faces:
             points[i] = faces[0].points
-    outputs = np.stack([image_mode.infer(crop) for crop in data["crops"]])
+    outputs = np.stack([image_mode.model.run(crop) for crop in data["crops"]])
     video = np.full((len(data["video"]), 520, 3), np.nan, np.float32)
     for i, (frame, ms) in enumerate(zip(data["video"], data["video_ms"])):
         faces = video_mode.landmarks_for_video(frame, float(ms))

@@ -5,8 +5,9 @@
   denseface demo [-o demo.png]                          scikit-image's public-domain astronaut photo
 
 The input and the output paths are checked before any work. Timings per stage are printed to stderr
-at the end; they are measured here, by wrapping the detector's and the landmark model's calls.
-Errors print one line and exit with status 1. Run 'denseface COMMAND --help' for a command's options.
+at the end: the SDK's stages (detect, crop, infer, decode, smooth) and the command's own (read, draw,
+write). Errors print one line and exit with status 1. Run 'denseface COMMAND --help' for a command's
+options.
 """
 from __future__ import annotations
 
@@ -15,17 +16,19 @@ import json
 import math
 import os
 import sys
-import time
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence, TextIO
+from typing import NoReturn, Sequence
 
 import cv2
 import numpy as np
 
 from denseface import __version__
-from denseface.api import DenseFace, DenseFaceOptions, Face, RunningMode, prepare_frame
+from denseface.api import DenseFace, DenseFaceOptions, RunningMode
+from denseface.checks import prepare_frame
 from denseface.draw import DRAWABLE, draw_faces
+from denseface.face import Face
+from denseface.timing import FrameProgress, StageTimes
 
 DEFAULT_DRAW = "mesh,points68,box,axes"
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv")  # containers OpenCV writes with the mp4v codec
@@ -47,82 +50,6 @@ def package_version() -> str:
         return metadata.version("denseface")
     except metadata.PackageNotFoundError:  # run from a source checkout on sys.path
         return f"{__version__} (not installed)"
-
-
-class StageTimes:
-    """Wall-clock seconds and calls per named stage, collected by wrapping callables."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self.calls: dict[str, int] = {}
-
-    def wrap(self, name: str, function: Callable) -> Callable:
-        """``function`` timed under ``name``."""
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.add(name, time.perf_counter() - start)
-        return timed
-
-    def add(self, name: str, seconds: float) -> None:
-        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
-        self.calls[name] = self.calls.get(name, 0) + 1
-
-    def report(self, frames: int) -> str:
-        """One line per stage: total ms, calls, ms per frame."""
-        lines = [f"timings over {frames} frame(s):"]
-        for name, seconds in self.seconds.items():
-            lines.append(f"  {name:<22} {1000 * seconds:9.1f} ms total  {self.calls[name]:6d} calls  "
-                         f"{1000 * seconds / max(frames, 1):7.2f} ms/frame")
-        return "\n".join(lines)
-
-
-class FrameProgress:
-    """Frames done, on stderr. On a terminal: one line rewritten in place (``\\r``) at most every
-    ``TTY_INTERVAL_S``. Elsewhere (a log file, a pipe): a whole line every ``LOG_INTERVAL_S`` and one
-    at the end, so logs never get ``\\r``-joined lines."""
-
-    TTY_INTERVAL_S = 0.1
-    LOG_INTERVAL_S = 10.0
-
-    def __init__(self, total: int = 0, stream: TextIO | None = None) -> None:
-        """total: the expected number of frames (0 = unknown). stream: default ``sys.stderr``."""
-        self.total = total
-        self.stream = sys.stderr if stream is None else stream
-        self.tty = self.stream.isatty()
-        self.done = 0
-        self.start = self.last_print = time.perf_counter()
-
-    def update(self, done: int) -> None:
-        """``done`` frames are finished; prints when the interval since the last print has passed."""
-        self.done = done
-        now = time.perf_counter()
-        if now - self.last_print >= (self.TTY_INTERVAL_S if self.tty else self.LOG_INTERVAL_S):
-            self._print(now)
-
-    def close(self) -> None:
-        """Print the final count (and end the terminal line)."""
-        self._print(time.perf_counter())
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-    def _print(self, now: float) -> None:
-        count = f"{self.done}/{self.total}" if self.total else str(self.done)
-        line = f"frame {count}, {self.done / max(now - self.start, 1e-9):.1f} frames/s"
-        self.stream.write(f"\r{line:<40}" if self.tty else f"{line}\n")
-        self.stream.flush()
-        self.last_print = now
-
-
-def timed_denseface(options: DenseFaceOptions, times: StageTimes) -> DenseFace:
-    """A DenseFace whose detector and landmark-model calls are timed into ``times``."""
-    denseface = DenseFace(options)
-    denseface.detector.detect = times.wrap("detect", denseface.detector.detect)
-    denseface.model.run = times.wrap("landmark model", denseface.model.run)
-    return denseface
 
 
 def faces_to_json(faces: Sequence[Face], width: int, height: int) -> dict:
@@ -189,12 +116,12 @@ def read_image(path: Path) -> np.ndarray:
     return bgr
 
 
-def load_denseface(args: argparse.Namespace, mode: RunningMode, times: StageTimes) -> DenseFace:
-    """The timed DenseFace of the command-line options; fails (one line) on a missing or invalid model."""
+def load_denseface(args: argparse.Namespace, mode: RunningMode) -> DenseFace:
+    """The DenseFace of the command-line options; fails (one line) on a missing or invalid model."""
     options = DenseFaceOptions(model_path=args.model, detector=args.detector, max_faces=args.max_faces,
                                num_threads=args.threads, color_order="bgr", running_mode=mode)
     try:
-        return timed_denseface(options, times)
+        return DenseFace(options)
     except (OSError, ValueError) as error:
         fail(one_line(error))
 
@@ -221,8 +148,9 @@ def run_image(bgr: np.ndarray, args: argparse.Namespace, name: str) -> int:
     """Landmarks of one BGR image; writes the drawing (and JSON); prints a summary and timings.
     The output paths must have been checked (``check_image_output``, ``check_output``)."""
     times = StageTimes()
-    denseface = load_denseface(args, RunningMode.IMAGE, times)
-    faces = times.wrap("landmarks (all)", denseface.landmarks)(bgr)
+    denseface = load_denseface(args, RunningMode.IMAGE)
+    with times.stage("landmarks (all)"):
+        faces = denseface.landmarks(bgr, timer=times)
     drawn = times.wrap("draw", draw_faces)(bgr, faces, args.draw, "bgr")
     try:
         written = cv2.imwrite(str(args.output), drawn)
@@ -283,7 +211,7 @@ def run_video(capture: cv2.VideoCapture, args: argparse.Namespace) -> int:
     if not ok:
         fail(f"cannot read a video from {args.input}")
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    denseface = load_denseface(args, RunningMode.VIDEO, times)
+    denseface = load_denseface(args, RunningMode.VIDEO)
     landmarks = times.wrap("landmarks (all)", denseface.landmarks_for_video)
     draw = times.wrap("draw", draw_faces)
     writer = cv2.VideoWriter(str(args.output), cv2.VideoWriter_fourcc(*"mp4v"), fps, (bgr.shape[1], bgr.shape[0]))
@@ -294,7 +222,7 @@ def run_video(capture: cv2.VideoCapture, args: argparse.Namespace) -> int:
     frames, with_faces = 0, 0
     try:
         while ok:
-            faces = landmarks(bgr, frames * 1000.0 / fps)
+            faces = landmarks(bgr, frames * 1000.0 / fps, timer=times)
             with_faces += bool(faces)
             write(draw(bgr, faces, args.draw, "bgr"))
             frames += 1

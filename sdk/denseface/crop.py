@@ -4,7 +4,8 @@ One rule serves training and inference. The model was trained on crops framed li
 benchmark crops: the tight box of the 68 landmarks made square on its longer side and enlarged
 ×√2 about its centre (``LANDMARK_BOX_SCALE``), optionally rotated by the face's roll. A box from
 another source is first turned into that framing (``box_to_square``), using one of the conventions
-in ``BOX_CONVENTIONS``.
+in ``BOX_CONVENTIONS``; a BlazeFace detection's crop (``detection_crop``) is also rolled upright by
+its eye line, beyond ``DETECTION_FREE_ROLL_DEG``.
 
 Frames: frame pixels (x right, y down, pixel centres at integer coordinates, as OpenCV's warpAffine)
 and crop pixels of a ``size``×``size`` crop, related by a similarity transform.
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from denseface.pose import roll_from_eyes
+
 MODEL_INPUT = 120  # side of the landmark model's input, pixels
 SUBPIXEL_BITS = 5  # OpenCV's fixed-point remap grid: positions in 1/32 px (fixed by cv2.remap's table)
 SUBPIXEL = 1 << SUBPIXEL_BITS  # crop sampling positions are rounded to 1/SUBPIXEL frame px
@@ -38,12 +41,17 @@ BOX_CONVENTIONS: dict[str, tuple[float, float, float]] = {
     # convention: (centre shift x, centre shift y) as a fraction of the box side, side multiplier
     "landmarks68": (0.0, 0.0, 1.0),
     "square": (0.0, 0.0, 1.0),
-    # python -m train.calibrate_boxes: medians over the validation split's 314 real photos, dx = −0.0052,
-    # dy = +0.0442, k = 0.9520 (the 2,508 renders of the split show the same dx, dy and a flat trend
-    # over yaw); residual 5–95 % after them on the renders, |yaw| > 60: centre x −0.094..+0.087,
-    # y −0.097..+0.087 of the 68-point side, scale 0.934..1.239 (the training jitter: ±0.08, 0.85..1.2).
+    # the medians of python -m train.calibrate_boxes over the validation split's real photos; what
+    # they were measured on and the residual spread: models/MODEL_CARD.md, "Where the SDK's constants
+    # come from"
     "blazeface": (-0.0052, 0.0442, 0.9520),
 }
+# The detection crop keeps rolls of BlazeFace's eye line up to this many degrees, the rotation range
+# the model is trained on, and removes only the excess: the eye keypoints' roll is unreliable
+# off-frontal, so removing all of it costs accuracy there, while faces rolled past this still reach
+# the model within its range (the measurements: models/MODEL_CARD.md, "Where the SDK's constants
+# come from").
+DETECTION_FREE_ROLL_DEG = 45.0
 
 
 @dataclass(frozen=True)
@@ -175,3 +183,17 @@ def crop_from_box(
     """The model's crop for a face box of the given convention (see ``BOX_CONVENTIONS``)."""
     center, side = box_to_square(box, convention, roll_deg)
     return square_transform(center, side * LANDMARK_BOX_SCALE, size, roll_deg)
+
+
+def detection_roll(eye_roll_deg: float) -> float:
+    """The roll (degrees, > 0 counter-clockwise on screen) the detection crop removes, given the roll
+    of BlazeFace's eye keypoints: only the part beyond ±``DETECTION_FREE_ROLL_DEG`` (the model handles
+    smaller rolls itself)."""
+    return eye_roll_deg - min(max(eye_roll_deg, -DETECTION_FREE_ROLL_DEG), DETECTION_FREE_ROLL_DEG)
+
+
+def detection_crop(box: tuple[float, float, float, float], right_eye: np.ndarray, left_eye: np.ndarray) -> CropTransform:
+    """The model's crop for a BlazeFace detection: its box (x0, y0, x1, y1) ("blazeface" convention),
+    rolled by :func:`detection_roll` of the line from its subject's right eye keypoint to the left one
+    ((x, y) each, frame pixels; keypoints 0 and 1 of ``denseface.detect.Detection``)."""
+    return crop_from_box(box, "blazeface", roll_deg=detection_roll(roll_from_eyes(right_eye, left_eye)))

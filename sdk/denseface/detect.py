@@ -5,9 +5,8 @@ x to the right and y down, (0, 0) being the centre of the top-left pixel. The mo
 in normalised [0, 1] coordinates whose 0 and 1 are the outer edges of the input image; the
 conversion happens in :class:`Letterbox`.
 
-The pure functions (:func:`ssd_anchors`, :func:`decode_boxes`, :func:`weighted_nms`) mirror
-MediaPipe's SsdAnchorsCalculator, TensorsToDetectionsCalculator and NonMaxSuppressionCalculator
-(WEIGHTED, intersection over union) so that ports to other platforms can follow them line by line.
+The SSD post-processing (anchors, box decoding, weighted NMS: MediaPipe's calculators) is in
+``denseface.ssd``; frames are checked by ``denseface.checks.check_frame``.
 
 Both models ship inside the package (``models/blazeface/``, Apache-2.0, with MediaPipe's LICENSE and
 a NOTICE saying where they come from), so detection works offline from the first run.
@@ -19,12 +18,13 @@ import logging
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
 
+from denseface.checks import check_frame
 from denseface.infer import TFLiteModel
+from denseface.ssd import NMS_THRESHOLD, decode_boxes, ssd_anchors, weighted_nms
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,7 @@ NUM_KEYPOINTS = 6
 centre, right ear tragion, left ear tragion. In an unmirrored photo the subject's right eye is the one
 at the smaller x."""
 
-SCORE_CLIP = 100.0
-NMS_THRESHOLD = 0.3
+SCORE_CLIP = 100.0  # logits are clipped to ±this before the sigmoid (MediaPipe's score_clipping_thresh)
 
 
 @dataclass(frozen=True)
@@ -128,160 +127,6 @@ class Detection:
     box: tuple[float, float, float, float]
     score: float
     keypoints: np.ndarray
-
-
-def check_frame(frame: object) -> np.ndarray:
-    """Check that ``frame`` is an (H, W, 3) uint8 RGB image and return it C-contiguous.
-
-    Raises:
-        TypeError: ``frame`` is None, not a numpy array, or not uint8.
-        ValueError: wrong number of dimensions or channels, or H or W < 2.
-    """
-    if frame is None:
-        raise TypeError("frame is None; pass an (H, W, 3) uint8 RGB array (did the image fail to load?)")
-    if not isinstance(frame, np.ndarray):
-        raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
-    if frame.ndim != 3:
-        raise ValueError(f"frame has {frame.ndim} dimensions {frame.shape}; pass an (H, W, 3) uint8 RGB array")
-    channels = frame.shape[2]
-    if channels != 3:
-        hint = " (RGBA?)" if channels == 4 else " (grayscale?)" if channels == 1 else ""
-        raise ValueError(f"frame has {channels} channels{hint}; pass an (H, W, 3) uint8 RGB array")
-    if frame.dtype != np.uint8:
-        raise TypeError(f"frame has dtype {frame.dtype}; pass an (H, W, 3) uint8 RGB array with values 0..255")
-    height, width = frame.shape[:2]
-    if height < 2 or width < 2:
-        raise ValueError(f"frame is {height}x{width} pixels; height and width must both be at least 2")
-    return np.ascontiguousarray(frame)
-
-
-def ssd_anchors(input_size: int, strides: Sequence[int], anchors_per_layer: int, offset: float = 0.5) -> np.ndarray:
-    """SSD anchors as MediaPipe's SsdAnchorsCalculator makes them with ``fixed_anchor_size: true``.
-
-    Consecutive layers that share a stride share one feature map: for every cell (row-major) all
-    their anchors follow each other. With a fixed anchor size every anchor is 1 x 1.
-
-    Args:
-        input_size: side of the square model input, pixels.
-        strides: stride of each layer, pixels.
-        anchors_per_layer: anchors per cell contributed by each layer.
-        offset: anchor centre within its cell, in cells (MediaPipe: 0.5).
-
-    Returns:
-        (N, 4) float32 rows (x_center, y_center, width, height), normalised to the model input
-        (0 and 1 are its outer edges).
-    """
-    if input_size < 1 or anchors_per_layer < 1 or not strides or min(strides) < 1:
-        raise ValueError("input_size, anchors_per_layer and every stride must be >= 1")
-    rows = []
-    layer = 0
-    while layer < len(strides):
-        stride = strides[layer]
-        group_end = layer
-        while group_end < len(strides) and strides[group_end] == stride:
-            group_end += 1
-        per_cell = anchors_per_layer * (group_end - layer)
-        cells = int(np.ceil(input_size / stride))
-        for y in range(cells):
-            for x in range(cells):
-                centre = ((x + offset) / cells, (y + offset) / cells, 1.0, 1.0)
-                rows.extend([centre] * per_cell)
-        layer = group_end
-    return np.asarray(rows, dtype=np.float32)
-
-
-def decode_boxes(raw: np.ndarray, anchors: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Decode BlazeFace regressor output against its anchors.
-
-    Args:
-        raw: (N, 4 + 2K) float32 rows (dx, dy, w, h, kx0, ky0, kx1, ky1, ...) in model-input pixels
-            relative to the anchor centre (MediaPipe's reverse_output_order: x before y).
-        anchors: (N, 4) rows (x_center, y_center, width, height) from :func:`ssd_anchors`.
-        scale: the box scale (x_scale = y_scale = w_scale = h_scale): the model input size.
-
-    Returns:
-        boxes: (N, 4) float32 (x0, y0, x1, y1) normalised to the model input.
-        keypoints: (N, K, 2) float32 (x, y) normalised to the model input.
-    """
-    raw = np.asarray(raw, dtype=np.float32)
-    anchors = np.asarray(anchors, dtype=np.float32)
-    if raw.ndim != 2 or raw.shape[1] < 4 or raw.shape[1] % 2 != 0:
-        raise ValueError(f"raw must be (N, 4 + 2K), got {raw.shape}")
-    if anchors.shape != (raw.shape[0], 4):
-        raise ValueError(f"anchors must be ({raw.shape[0]}, 4) to match raw, got {anchors.shape}")
-    if scale <= 0:
-        raise ValueError(f"scale must be > 0, got {scale}")
-    anchor_xy = anchors[:, 0:2]
-    anchor_wh = anchors[:, 2:4]
-    centre = raw[:, 0:2] / scale * anchor_wh + anchor_xy
-    size = raw[:, 2:4] / scale * anchor_wh
-    boxes = np.concatenate([centre - size / 2, centre + size / 2], axis=1)
-    offsets = raw[:, 4:].reshape(raw.shape[0], -1, 2)
-    keypoints = offsets / scale * anchor_wh[:, None, :] + anchor_xy[:, None, :]
-    return boxes.astype(np.float32), keypoints.astype(np.float32)
-
-
-def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Intersection over union of one (4,) box with (M, 4) boxes, all (x0, y0, x1, y1); returns (M,)."""
-    width = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
-    height = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
-    intersection = width * height
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    union = area + areas - intersection
-    return np.where(union > 0, intersection / np.where(union > 0, union, 1), 0.0)
-
-
-def weighted_nms(
-    boxes: np.ndarray,
-    scores: np.ndarray,
-    keypoints: np.ndarray,
-    threshold: float = NMS_THRESHOLD,
-    max_results: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MediaPipe's weighted non-maximum suppression.
-
-    Repeatedly take the highest-scoring remaining candidate; every remaining candidate whose IoU
-    with it exceeds ``threshold`` (itself included) forms its cluster and is removed. The result
-    has the cluster's score-weighted mean box and keypoints and the top candidate's score.
-
-    Args:
-        boxes: (N, 4) float (x0, y0, x1, y1), any consistent frame.
-        scores: (N,) float scores.
-        keypoints: (N, K, 2) float, same frame as the boxes.
-        threshold: IoU above which a candidate joins the cluster (MediaPipe: 0.3).
-        max_results: stop after this many results (None: no limit).
-
-    Returns:
-        (M, 4) float32 boxes, (M,) float32 scores (descending) and (M, K, 2) float32 keypoints.
-    """
-    boxes = np.asarray(boxes, dtype=np.float32)
-    scores = np.asarray(scores, dtype=np.float32)
-    keypoints = np.asarray(keypoints, dtype=np.float32)
-    count = boxes.shape[0]
-    if boxes.shape != (count, 4) or scores.shape != (count,) or keypoints.ndim != 3 or keypoints.shape[0] != count:
-        raise ValueError(
-            "expected boxes (N, 4), scores (N,), keypoints (N, K, 2); "
-            f"got {boxes.shape}, {scores.shape}, {keypoints.shape}"
-        )
-    remaining = np.argsort(-scores, kind="stable")
-    out_boxes, out_scores, out_keypoints = [], [], []
-    while remaining.size > 0 and (max_results is None or len(out_scores) < max_results):
-        top = remaining[0]
-        in_cluster = box_iou(boxes[top], boxes[remaining]) > threshold
-        in_cluster[0] = True
-        cluster = remaining[in_cluster]
-        weights = scores[cluster] / scores[cluster].sum()
-        out_boxes.append(np.tensordot(weights, boxes[cluster], axes=1))
-        out_keypoints.append(np.tensordot(weights, keypoints[cluster], axes=1))
-        out_scores.append(scores[top])
-        remaining = remaining[~in_cluster]
-    num_keypoints = keypoints.shape[1]
-    return (
-        np.asarray(out_boxes, dtype=np.float32).reshape(-1, 4),
-        np.asarray(out_scores, dtype=np.float32),
-        np.asarray(out_keypoints, dtype=np.float32).reshape(-1, num_keypoints, 2),
-    )
 
 
 @dataclass(frozen=True)

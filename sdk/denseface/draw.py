@@ -9,7 +9,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from denseface.detect import check_frame
+from denseface.checks import check_frame
 from denseface.pose import Y_FLIP, rotation_from_angles
 from denseface.topology import IBUG68, load_topology
 
@@ -52,7 +52,7 @@ def draw_faces(
 
     Raises:
         ValueError: an unknown item in ``what`` or an unknown ``color_order``; those of
-            ``denseface.detect.check_frame`` for a bad frame.
+            ``denseface.checks.check_frame`` for a bad frame.
     """
     unknown = [w for w in what if w not in DRAWABLE]
     if unknown:

@@ -6,9 +6,10 @@ import java.util.List;
 
 /**
  * Decoding of MediaPipe's BlazeFace outputs into {@link Detection}s; a line-by-line port of
- * {@code sdk/denseface/detect.py} ({@code ssd_anchors}, {@code decode_boxes}, {@code weighted_nms},
- * the sigmoid with clipping in {@code FaceDetector.detect}), itself mirroring MediaPipe's
- * SsdAnchorsCalculator, TensorsToDetectionsCalculator and NonMaxSuppressionCalculator (WEIGHTED, IoU).
+ * {@code sdk/denseface/ssd.py} ({@code ssd_anchors}, {@code decode_boxes}, {@code weighted_nms}) and
+ * {@code detect.py} (the sigmoid with clipping in {@code FaceDetector.detect}), themselves mirroring
+ * MediaPipe's SsdAnchorsCalculator, TensorsToDetectionsCalculator and NonMaxSuppressionCalculator
+ * (WEIGHTED, IoU).
  *
  * <p>Thread-safe: instances hold only immutable state.
  */

@@ -1,7 +1,7 @@
 package dev.denseface.core;
 
 /**
- * One face's landmarks; mirrors {@code Face} in {@code sdk/denseface/api.py}.
+ * One face's landmarks; mirrors {@code Face} in {@code sdk/denseface/face.py}.
  *
  * @param points 520 × (x, y, z) flattened, frame pixels: x right, y down; z in the same pixel scale,
  *     relative depth (mean over the 520 points = 0), +z towards the camera. The first 68 points are

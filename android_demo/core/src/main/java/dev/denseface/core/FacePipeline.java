@@ -5,8 +5,9 @@ import java.util.List;
 
 /**
  * How the stages compose, for one image or a video stream: a port of {@code DenseFace.landmarks} and
- * {@code DenseFace.landmarks_for_video} in {@code sdk/denseface/api.py}, with the two models behind
- * {@link Stages} so that this class needs no Android or LiteRT import.
+ * {@code DenseFace.landmarks_for_video} in {@code sdk/denseface/api.py} (video mode: {@code Tracker} in
+ * {@code track.py}), with the two models behind {@link Stages} so that this class needs no Android or
+ * LiteRT import.
  *
  * <p>Video mode: while a face is tracked, its crop comes from its landmarks in the previous frame (no
  * detection). The detector runs when nothing is tracked, when a track is lost (its points are
@@ -69,7 +70,7 @@ public final class FacePipeline<F> {
     public static final double MIN_FACE_PX = 8.0;
 
     /**
-     * Dead band of the tracking crop (api.py's TRACK_DEAD_BAND): the next frame keeps the current crop
+     * Dead band of the tracking crop (track.py's TRACK_DEAD_BAND): the next frame keeps the current crop
      * unless the new one's centre moved more than this fraction of the crop side or its scale changed
      * by more than this fraction (or its roll by {@link #TRACK_DEAD_BAND_DEG}).
      */
@@ -79,7 +80,7 @@ public final class FacePipeline<F> {
     public static final double TRACK_DEAD_BAND_DEG = 3.0;
 
     /**
-     * The detection crop keeps rolls of BlazeFace's eye line up to this many degrees (api.py's
+     * The detection crop keeps rolls of BlazeFace's eye line up to this many degrees (crop.py's
      * DETECTION_FREE_ROLL_DEG, the model's trained rotation range: the eye keypoints' roll is unreliable
      * off-frontal).
      */
@@ -170,7 +171,7 @@ public final class FacePipeline<F> {
 
     /**
      * The roll (degrees) the detection crop removes given the eye keypoints' roll: only the part
-     * beyond ±{@link #DETECTION_FREE_ROLL_DEG} (api.py's detection_roll).
+     * beyond ±{@link #DETECTION_FREE_ROLL_DEG} (crop.py's detection_roll).
      */
     public static double detectionRoll(double eyeRollDeg) {
         return eyeRollDeg - Math.min(Math.max(eyeRollDeg, -DETECTION_FREE_ROLL_DEG), DETECTION_FREE_ROLL_DEG);
@@ -197,7 +198,7 @@ public final class FacePipeline<F> {
 
     /**
      * The crop for the next frame: {@link #trackingCrop}, or {@code current} when that one moved less
-     * than the dead band ({@link #TRACK_DEAD_BAND}, {@link #TRACK_DEAD_BAND_DEG}); api.next_tracking_crop.
+     * than the dead band ({@link #TRACK_DEAD_BAND}, {@link #TRACK_DEAD_BAND_DEG}); track.next_tracking_crop.
      */
     public static CropTransform nextTrackingCrop(CropTransform current, float[] points) {
         CropTransform proposed = trackingCrop(points);

@@ -8,7 +8,7 @@ import java.util.Map;
 import org.junit.BeforeClass;
 import org.junit.Test;
 
-/** The crop rule against golden/crop.json (denseface.crop, pose.roll_from_eyes, api.detection_roll). */
+/** The crop rule against golden/crop.json (denseface.crop, pose.roll_from_eyes, crop.detection_roll). */
 public class CropGoldenTest {
 
     private static Map<String, Object> golden;

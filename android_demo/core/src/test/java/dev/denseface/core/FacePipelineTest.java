@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.Test;
 
-/** How the stages compose (api.py's image and video modes), with the models replaced by golden outputs. */
+/** How the stages compose (api.py's image mode, track.py's video mode), with the models replaced by golden outputs. */
 public class FacePipelineTest {
 
     /** Stages returning the golden detection and, for any crop, the golden model output; counts calls. */

@@ -9,20 +9,20 @@ import org.junit.BeforeClass;
 import org.junit.Test;
 
 /**
- * The tracking crop's dead band (api.py's TRACK_DEAD_BAND = 0.03 of the crop side / of its scale, and
+ * The tracking crop's dead band (track.py's TRACK_DEAD_BAND = 0.03 of the crop side / of its scale, and
  * TRACK_DEAD_BAND_DEG = 3 degrees of roll), probed just inside (0.027, 2.7°) and just outside
  * (0.033, 3.3°) each limit: {@link FacePipeline#nextTrackingCrop} must keep the current crop inside
  * and take the new one outside. The limits are written here as numbers, from the Python SDK, on
  * purpose: changing {@link FacePipeline#TRACK_DEAD_BAND} (e.g. to 0.04) or the rule fails this test
  * (the golden files' 1-px nudge alone does not), and tests/test_android_core.py checks that the Java
- * constants equal api.py's.
+ * constants equal track.py's.
  *
  * <p>The face is the first real face of golden/landmarks.json (crop side ≈ 300 px, so 0.003 of it is
  * ≈ 0.9 px, far above the crops' 1/16-px snapping).
  */
 public class TrackingDeadBandTest {
 
-    /** api.py TRACK_DEAD_BAND and TRACK_DEAD_BAND_DEG, as numbers. */
+    /** track.py's TRACK_DEAD_BAND and TRACK_DEAD_BAND_DEG, as numbers. */
     private static final double PYTHON_DEAD_BAND = 0.03;
     private static final double PYTHON_DEAD_BAND_DEG = 3.0;
     /** How far inside / outside each limit the probes go, as a fraction of the limit. */

@@ -1,0 +1,74 @@
+"""The result of the SDK: :class:`Face`, one face's 520 dense 3D landmarks in frame pixels.
+
+Coordinates: frame pixels in OpenCV's convention (x right, y down, pixel centres at integers); z in
+the same pixel scale, relative depth (the mean depth of a face's 520 points is 0), +z towards the
+camera.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from denseface.pose import head_pose
+from denseface.topology import IBUG68
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """One face's landmarks (arrays are read-only).
+
+    Attributes:
+        points: (520, 3) float32 the dense points of ``denseface.topology`` in frame pixels: x right,
+            y down; z in the same pixel scale, relative depth (mean over the 520 points = 0), +z
+            towards the camera.
+        box: (x0, y0, x1, y1) frame pixels, the tight box of the 68 points' (x, y).
+        score: the detector's score in [0, 1] for a detected face (in VIDEO mode, that of the
+            detection that started or last confirmed the track); NaN for a face from a caller's box.
+        pose: (yaw, pitch, roll) degrees (``denseface.pose``: yaw > 0 nose towards image right,
+            pitch > 0 looking down, roll > 0 counter-clockwise on screen; see the property for
+            AFLW2000-3D's and MediaPipe's conventions); fitted on first access (a rigid fit of the
+            520 points, ~0.2 ms), then kept.
+    """
+
+    points: np.ndarray
+    box: tuple[float, float, float, float]
+    score: float
+
+    @functools.cached_property
+    def pose(self) -> tuple[float, float, float]:
+        """(yaw, pitch, roll) degrees of the head, from all 520 points (``denseface.pose``).
+
+        Signs, as seen in the image: yaw > 0 the nose turns towards image right (the subject turns to
+        their own left); pitch > 0 the nose moves down (the subject looks down); roll > 0 the head
+        tilts counter-clockwise on screen. ``R = Rz(roll) · Ry(yaw) · Rx(pitch)``; all 0 = facing the
+        camera, upright.
+
+        AFLW2000-3D's yaw (3DDFA's ground truth) has the opposite sign: ours ≈ −theirs (the bundled
+        model on its 688 faces with |yaw| > 30°, ground-truth boxes: opposite signs for all but one,
+        correlation −0.96).
+        MediaPipe's face landmarker reports no angles; its facial transformation matrix uses the
+        same frames (canonical face: x towards the viewer's right, y up, z towards the viewer;
+        camera: x right, y up, z towards the viewer), so its rotation decomposed as
+        Rz(roll) · Ry(yaw) · Rx(pitch) gives these angles with these signs.
+        """
+        return head_pose(self.points)
+
+    def __repr__(self) -> str:
+        """A summary: the box (rounded to 0.1 px), the score and the points' shape and dtype."""
+        box = ", ".join(f"{v:.1f}" for v in self.box)
+        return f"Face(box=({box}) px, score={self.score:.2f}, points={self.points.shape} {self.points.dtype})"
+
+    @property
+    def points68(self) -> np.ndarray:
+        """(68, 3) float32 the iBUG 68 landmarks (the first 68 of ``points``), same frame."""
+        return self.points[: len(IBUG68)]  # a read-only view: the 68 are the first points
+
+
+def make_face(points: np.ndarray, score: float) -> Face:
+    """A :class:`Face` from (520, 3) frame points: box from the 68 points (pose from all 520 when asked)."""
+    points = np.array(points, np.float32)
+    points.setflags(write=False)
+    lo, hi = points[IBUG68, :2].min(0), points[IBUG68, :2].max(0)
+    return Face(points=points, box=(float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])), score=float(score))

@@ -1,0 +1,240 @@
+"""VIDEO mode: faces followed from frame to frame by their own landmarks (:class:`Tracker`).
+
+While a face is tracked, its next crop comes from its landmarks in the current frame
+(:func:`next_tracking_crop`), so the detector does not run. The detector runs when nothing is tracked,
+when a track is lost (:func:`looks_tracked`, ``MIN_FACE_PX``), when a track's crop no longer shows
+what it showed in the previous frame (:func:`same_content`; such a track lives on only if a detection
+confirms it), and every ``redetect_interval`` frames. Each track's points are smoothed by its own
+One-Euro filter; the next crop uses the unsmoothed points.
+
+Frames: frame pixels (x right, y down, pixel centres at integers) and crop pixels of the model's
+120×120 crop (``denseface.crop``).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from denseface.crop import MODEL_INPUT, CropTransform, crop_from_landmarks, detection_crop
+from denseface.decode import decode, to_crop_points
+from denseface.detect import Detection, FaceDetector
+from denseface.face import Face, make_face
+from denseface.landmark_model import LandmarkModel
+from denseface.pose import roll_from_eyes
+from denseface.smooth import OneEuroFilter
+from denseface.timing import StageTimes, measure
+from denseface.topology import IBUG68
+
+logger = logging.getLogger(__name__)
+
+# Tracking is lost when the model's 68 points, in the crop they were predicted in, stop looking like
+# the crop rule's framing (square box side = MODEL_INPUT / √2 ≈ 85 px, centred): side outside
+# these fractions of the expected side, or centre further than TRACK_MAX_SHIFT × MODEL_INPUT away.
+TRACK_SIDE_RANGE = (0.5, 1.6)
+TRACK_MAX_SHIFT = 0.25
+MIN_FACE_PX = 8.0  # a tracked face whose 68-point box side falls below this (frame px) is lost
+# Dead band of the tracking crop: the next frame keeps the current crop unless the new one's centre
+# moved more than this fraction of the crop side or its side changed by more than this fraction
+# (or its roll by TRACK_DEAD_BAND_DEG). Without it, a still face's crop random-walks with the model's
+# noise and the tracking loop amplifies it (measured: models/MODEL_CARD.md, "Where the SDK's
+# constants come from").
+TRACK_DEAD_BAND = 0.03
+TRACK_DEAD_BAND_DEG = 3.0
+# A track is confirmed on every frame by its crop's content: a small grey thumbnail of the crop
+# (APPEARANCE_SIDE² pixels) must correlate with the previous frame's by at least APPEARANCE_MIN_NCC
+# (zero-mean normalised cross-correlation) and show some texture (standard deviation at least
+# APPEARANCE_MIN_STD grey levels). Otherwise the detector runs on that frame and the track lives on
+# only if a detection confirms it, so a face that vanishes (a cut, a covered lens, a black or grey
+# frame) is dropped on the first frame without it. The landmark model itself has no face-presence
+# output; the landmarks of a crop without a face still look like a face.
+APPEARANCE_SIDE = 16
+APPEARANCE_MIN_NCC = 0.5
+APPEARANCE_MIN_STD = 2.0
+
+
+def tracking_crop(points: np.ndarray) -> CropTransform:
+    """The next frame's crop from a face's (520, 3) frame points: their 68-point square box ×√2,
+    rolled by the angle of the outer eye corners (iBUG 36 and 45)."""
+    return crop_from_landmarks(points[IBUG68, :2], roll_deg=roll_from_eyes(points[36], points[45]))
+
+
+def next_tracking_crop(current: CropTransform, points: np.ndarray) -> CropTransform:
+    """The crop for the next frame: ``tracking_crop(points)``, or ``current`` when that one's centre
+    moved at most ``TRACK_DEAD_BAND`` of the crop side, its scale changed at most ``TRACK_DEAD_BAND``
+    and its roll at most ``TRACK_DEAD_BAND_DEG`` degrees."""
+    proposed = tracking_crop(points)
+    middle = np.full((1, 2), (current.size - 1) / 2.0)
+    shift = float(np.linalg.norm(proposed.to_frame(middle) - current.to_frame(middle)))
+    scale_change = abs(proposed.scale / current.scale - 1.0)
+    roll_change = abs(math.remainder(crop_roll(proposed) - crop_roll(current), 2 * math.pi))
+    if (shift <= TRACK_DEAD_BAND * current.size / current.scale and scale_change <= TRACK_DEAD_BAND
+            and math.degrees(roll_change) <= TRACK_DEAD_BAND_DEG):
+        return current
+    return proposed
+
+
+def crop_roll(transform: CropTransform) -> float:
+    """The rotation of a crop transform, radians."""
+    return math.atan2(transform.matrix[1, 0], transform.matrix[0, 0])
+
+
+def looks_tracked(crop_points: np.ndarray) -> bool:
+    """Whether (520, 3) points in crop pixels are framed as the crop rule frames a face (see
+    ``TRACK_SIDE_RANGE``, ``TRACK_MAX_SHIFT``); False also for non-finite points."""
+    if not np.isfinite(crop_points).all():
+        return False
+    xy = crop_points[IBUG68, :2]
+    lo, hi = xy.min(0), xy.max(0)
+    side = float((hi - lo).max()) / (MODEL_INPUT / math.sqrt(2.0))
+    shift = float(np.abs((lo + hi) / 2 - (MODEL_INPUT - 1) / 2).max()) / MODEL_INPUT
+    return TRACK_SIDE_RANGE[0] <= side <= TRACK_SIDE_RANGE[1] and shift <= TRACK_MAX_SHIFT
+
+
+def appearance(crop: np.ndarray) -> np.ndarray:
+    """(APPEARANCE_SIDE, APPEARANCE_SIDE) float32 zero-mean grey thumbnail of a (120, 120, 3) uint8 crop."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(grey, (APPEARANCE_SIDE, APPEARANCE_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return small - small.mean()
+
+
+def same_content(previous: np.ndarray, current: np.ndarray) -> bool:
+    """Whether two :func:`appearance` thumbnails show the same textured content: both with a standard
+    deviation of at least ``APPEARANCE_MIN_STD`` and a normalised correlation of at least
+    ``APPEARANCE_MIN_NCC``."""
+    a, b = float(np.linalg.norm(previous)), float(np.linalg.norm(current))
+    floor = APPEARANCE_MIN_STD * APPEARANCE_SIDE  # the norm of a thumbnail whose std is the minimum
+    if a < floor or b < floor:
+        return False
+    return float(np.vdot(previous, current)) / (a * b) >= APPEARANCE_MIN_NCC
+
+
+@dataclass(eq=False)
+class _Track:
+    crop: CropTransform  # where to look in the next frame
+    score: float
+    smoother: OneEuroFilter
+    box: tuple[float, float, float, float]  # last 68-point box, to match detections
+    look: np.ndarray | None = None  # appearance() of the last frame's crop; None before the first
+
+
+class Tracker:
+    """The tracks of one video stream and the step from one frame to the next (module docstring).
+
+    Not thread-safe (it keeps the stream's state): ``DenseFace`` calls it under its lock.
+    """
+
+    def __init__(self, detector: FaceDetector, model: LandmarkModel, max_faces: int, min_cutoff: float,
+                 beta: float, redetect_interval: int) -> None:
+        """Args:
+            detector: finds faces in a frame; its ``detect`` is looked up on every call.
+            model: the landmark model.
+            max_faces: most faces tracked (>= 1).
+            min_cutoff, beta: each track's One-Euro filter (Hz at rest; 1/px).
+            redetect_interval: run the detector every this many frames even while tracking; 0 = only
+                when no face is tracked or a track is lost or doubtful.
+        """
+        self.detector = detector
+        self.model = model
+        self.max_faces = max_faces
+        self.min_cutoff = min_cutoff
+        self.beta = beta
+        self.redetect_interval = redetect_interval
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the tracks and the last timestamp (a new stream)."""
+        self._tracks: list[_Track] = []
+        self._last_timestamp_ms: float | None = None
+        self._frames_since_detection = 0
+
+    def step(self, frame: np.ndarray, timestamp_ms: float, timer: StageTimes | None = None) -> list[Face]:
+        """The faces of the next frame: a checked (H, W, 3) uint8 RGB ``frame`` at ``timestamp_ms``
+        (finite milliseconds); stages timed into ``timer`` when given.
+
+        Raises:
+            ValueError: ``timestamp_ms`` not after the previous frame's.
+        """
+        if self._last_timestamp_ms is not None and timestamp_ms <= self._last_timestamp_ms:
+            raise ValueError(f"timestamp_ms must increase: got {timestamp_ms} after {self._last_timestamp_ms}")
+        self._last_timestamp_ms = timestamp_ms
+        interval = self.redetect_interval
+        detected = not self._tracks or (interval > 0 and self._frames_since_detection >= interval)
+        if detected:
+            kept, new = self._update_tracks(self._tracks, self._detect(frame, timer), lambda track: True, timer)
+            self._tracks = kept + new
+        faces, alive, doubtful = self._follow(frame, self._tracks, timestamp_ms, detected, timer)
+        if not detected and (len(alive) < len(self._tracks) or doubtful):
+            # a track was lost, or its crop changed beyond a moving face's change: look again now;
+            # the doubtful tracks live on only if a detection confirms them, new faces start tracks
+            detected = True
+            kept, new = self._update_tracks(alive, self._detect(frame, timer), lambda track: track in doubtful, timer)
+            faces = [face for face, track in zip(faces, alive) if track in kept]
+            new_faces, new_alive, _ = self._follow(frame, new, timestamp_ms, True, timer)
+            faces, alive = faces + new_faces, kept + new_alive
+        self._tracks = alive
+        self._frames_since_detection = 1 if detected else self._frames_since_detection + 1
+        return faces
+
+    def _detect(self, frame: np.ndarray, timer: StageTimes | None) -> list[Detection]:
+        with measure(timer, "detect"):
+            return self.detector.detect(frame)
+
+    def _update_tracks(self, tracks: list[_Track], detections: list[Detection], must_confirm: Callable[[_Track], bool],
+                       timer: StageTimes | None) -> tuple[list[_Track], list[_Track]]:
+        """Match detections to tracks (a detection confirms a track when its centre lies in the
+        track's 68-point box). Returns (the tracks kept: confirmed ones and those ``must_confirm``
+        spares, in order; new tracks for the unmatched detections), at most ``max_faces`` in all."""
+        kept, used = [], set()
+        for track in tracks:
+            x0, y0, x1, y1 = track.box
+            match = next((i for i, d in enumerate(detections) if i not in used
+                          and x0 <= (d.box[0] + d.box[2]) / 2 <= x1 and y0 <= (d.box[1] + d.box[3]) / 2 <= y1), None)
+            if match is not None:
+                used.add(match)
+                track.score = detections[match].score
+            if match is not None or not must_confirm(track):
+                kept.append(track)
+        new = []
+        for i, d in enumerate(detections):
+            if i not in used and len(kept) + len(new) < self.max_faces:
+                with measure(timer, "crop"):
+                    crop = detection_crop(d.box, d.keypoints[0], d.keypoints[1])
+                smoother = OneEuroFilter(self.min_cutoff, self.beta)
+                new.append(_Track(crop=crop, score=d.score, smoother=smoother, box=d.box))
+        return kept, new
+
+    def _follow(self, frame: np.ndarray, tracks: list[_Track], timestamp_ms: float, confirmed: bool,
+                timer: StageTimes | None) -> tuple[list[Face], list[_Track], list[_Track]]:
+        """Run the model on each track's crop. Returns the faces, the tracks still alive (one per
+        face) and, unless the detector ``confirmed`` the tracks on this frame, the alive tracks whose
+        crop no longer shows what it showed in the previous frame (:func:`same_content`)."""
+        faces, alive, doubtful = [], [], []
+        for track in tracks:
+            with measure(timer, "crop"):
+                crop = track.crop.warp(frame)
+            look = appearance(crop)
+            with measure(timer, "infer"):
+                output = self.model.run(crop)
+            with measure(timer, "decode"):
+                points = decode(output, track.crop)
+            side = float(np.ptp(points[IBUG68, :2], axis=0).max()) if np.isfinite(points).all() else 0.0
+            if not looks_tracked(to_crop_points(output)) or side < MIN_FACE_PX:
+                logger.debug("track lost at %.0f ms", timestamp_ms)
+                continue
+            if not confirmed and track.look is not None and not same_content(track.look, look):
+                logger.debug("track's crop changed at %.0f ms: confirming it by detection", timestamp_ms)
+                doubtful.append(track)
+            with measure(timer, "smooth"):
+                smoothed = track.smoother(points, timestamp_ms)
+            face = make_face(smoothed, track.score)
+            with measure(timer, "crop"):
+                track.crop = next_tracking_crop(track.crop, points)
+            track.box, track.look = face.box, look
+            faces.append(face)
+            alive.append(track)
+        return faces, alive, doubtful
