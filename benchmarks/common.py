@@ -21,8 +21,26 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 BUSY_LOAD_PER_CORE = 0.3
 
 
+# CPU features that decide int8 and float speed (x86: AVX2 / AVX-512 / VNNI dot products; ARM: NEON,
+# dotprod, i8mm). Timings differ by 2x and more between hosts with and without them.
+ISA_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "asimd", "asimddp", "i8mm")
+
+
+def isa_features() -> list[str]:
+    """The ``ISA_FEATURES`` this host's CPU reports (/proc/cpuinfo flags or Features), in that order."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = set()
+    for line in text.splitlines():
+        if line.lower().startswith(("flags", "features")):
+            flags.update(line.split(":", 1)[1].split())
+    return [feature for feature in ISA_FEATURES if feature in flags]
+
+
 def machine_info() -> dict[str, Any]:
-    """Where the numbers were taken: CPU, core count, OS, library versions, load average at start."""
+    """Where the numbers were taken: CPU, its ISA features, core count, OS, library versions, load average."""
     cpu = platform.processor() or ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -48,6 +66,7 @@ def machine_info() -> dict[str, Any]:
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": platform.machine(),
         "cpu": cpu,
+        "isa": isa_features(),
         "cores": os.cpu_count(),
         "os": platform.platform(),
         "python": sys.version.split()[0],

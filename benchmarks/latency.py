@@ -47,8 +47,9 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from benchmarks.common import (DEFAULT_OUT, float_model_beside, format_table, is_emulated, landmark_model,
-                               load_warning, machine_info, percentiles, pyplot, save_png, write_json)
+from benchmarks.common import (DEFAULT_OUT, ISA_FEATURES, float_model_beside, format_table, is_emulated,
+                               landmark_model, load_warning, machine_info, percentiles, pyplot, save_png,
+                               write_json)
 from benchmarks.frames import aflw_frame, aflw_paths, moving_face_frames
 from denseface.timing import STAGES, StageTimes
 
@@ -435,7 +436,7 @@ def main(argv: list[str] | None = None) -> None:
                                                           min(100, args.model_invokes))
     results["targets"] = targets(results)
     info = machine_info()
-    results["machine_cpu"] = f"{info['cpu']}, {info['cores']} cores"
+    results["machine_cpu"] = f"{info['cpu']}, {info['cores']} cores, ISA: {' '.join(info['isa']) or 'none of ' + ', '.join(ISA_FEATURES)}"
     print(report(results))
     json_path = write_json(args.out, "latency", results)
     png_path = draw(results, args.out / "latency.png")
