@@ -3,22 +3,22 @@
     python -m benchmarks.accuracy [--model M_int8.tflite] [--model2 M_float32.tflite] [--limit N]
         [--no-mediapipe] [--tddfa] [--out DIR]
 
-Protocol (``train.metrics``, 3DDFA's): NME of the 68 2-D landmarks, per image the mean point error
+Protocol (``train.evaluation.metrics``, 3DDFA's): NME of the 68 2-D landmarks, per image the mean point error
 divided by √(w·h) of the ground-truth 68-point box, in %; images split by |yaw| into [0, 30],
 (30, 60], (60, 90] (the last takes every |yaw| > 60: 1312 / 383 / 305 images); "balanced" = mean of
 the three bins. A method that finds no face in an image counts it as missed (excluded from the means,
 reported, and a failure in the CED). AFLW2000-3D is test data: nothing was trained or tuned on it.
 
-Rows (all through ``train.evaluate``):
+Rows (all through ``train.evaluation.evaluate``):
 
 1. standard crops: each model on the benchmark's own 120×120 crops (``row_standard_crops``);
 2. SDK crops: the SDK's crop rule around the ground-truth 68-point box, cut from the 450×450
    originals (``row_sdk_crops``);
 3. end to end: the whole SDK, ``DenseFace(model).landmarks(original)`` with BlazeFace
    (``row_end_to_end``), and the same for the MediaPipe pipeline (``benchmarks.mediapipe_pipeline``,
-   image mode), MediaPipe's 468 points mapped to our 68 by ``train.evaluate.mediapipe_68``. Both
+   image mode), MediaPipe's 468 points mapped to our 68 by ``train.evaluation.evaluate.mediapipe_68``. Both
    report up to ``MAX_FACES`` faces; the face of the annotated person is scored
-   (``train.evaluate.annotated_face``: some originals show several people, one annotated), and
+   (``train.evaluation.evaluate.annotated_face``: some originals show several people, one annotated), and
    "first is other" counts the images where the pipeline's best face was someone else;
 4. MediaPipe mesh on a ground-truth-box ROI (``row_mediapipe``), the mesh's best case.
 6. aflw_dev, the development set of real photos (AFLW's 21 manual points, roi side / √2, visible
@@ -39,11 +39,12 @@ from benchmarks.common import DEFAULT_OUT, float_model_beside, format_table, lan
 
 
 def _evaluate():
-    """train.evaluate, or a clear error naming it."""
+    """train.evaluation.evaluate, or a clear error naming it."""
     try:
-        import train.evaluate as evaluate
+        import train.evaluation.evaluate as evaluate
     except ImportError as error:
-        raise SystemExit(f"benchmarks.accuracy needs train.evaluate (AFLW2000-3D rows and CED plot): {error}") from error
+        raise SystemExit("benchmarks.accuracy needs train.evaluation.evaluate (AFLW2000-3D rows and CED plot): "
+                         f"{error}") from error
     return evaluate
 
 

@@ -5,11 +5,11 @@
 Models: ``--model`` (default the bundled int8 model) and its float32 twin beside it when present
 (``denseface_float32.tflite``), any ``--extra`` files, and for comparison MediaPipe 0.10.14's
 face_landmark.tflite and BlazeFace short range (``--no-reference`` drops them). ``--sizes`` also
-exports the landmark architecture (``train.model``: MobileNetV2 α=1.0 → pooling → Dense(1560)) at
+exports the landmark architecture (``train.learning.model``: MobileNetV2 α=1.0 → pooling → Dense(1560)) at
 other input sizes with random weights, float32, to count what a smaller or larger input would cost
 (needs TensorFlow; architecture only, these files are thrown away).
 
-Counting rule (``train.flops``, read from the .tflite flatbuffer's main subgraph, batch 1):
+Counting rule (``train.evaluation.macs``, read from the .tflite flatbuffer's main subgraph, batch 1):
 CONV_2D = N·Ho·Wo·Co·kh·kw·Ci MACs; DEPTHWISE_CONV_2D = N·Ho·Wo·Co·kh·kw; FULLY_CONNECTED =
 rows·units·in; every other op (adds, pooling, padding, (de)quantize, reshape) counts 0.
 FLOPs = 2 × MACs. Parameters = elements of the constant tensors (those backed by a buffer) that
@@ -35,11 +35,12 @@ SIZES = (96, 112, 120, 128, 160)
 
 
 def _counted_ops():
-    """train.flops, or a clear error naming it."""
+    """train.evaluation.macs, or a clear error naming it."""
     try:
-        from train.flops import count_macs
+        from train.evaluation.macs import count_macs
     except ImportError as error:
-        raise SystemExit(f"benchmarks.flops needs train.flops.count_macs (the MAC counter): {error}") from error
+        raise SystemExit("benchmarks.flops needs train.evaluation.macs.count_macs (the MAC counter): "
+                         f"{error}") from error
     return count_macs
 
 
@@ -86,8 +87,8 @@ def graph_summary(path: Path) -> dict:
 
 def export_at_sizes(sizes: list[int], folder: Path) -> dict[str, Path]:
     """Random-weight float32 .tflite of the landmark architecture at each input size (cost only)."""
-    from train.export import convert_float
-    from train.model import build_model
+    from train.learning.export import convert_float
+    from train.learning.model import build_model
 
     paths = {}
     for size in sizes:
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         rows = [(op["index"], op["op"], f"{op['macs'] / 1e6:.3f}") for op in first["ops"]]
         print(format_table(("op index", "op", "MMACs"), rows, title=f"\nEvery counted op: {name}"))
     print("\nRule: CONV_2D N·Ho·Wo·Co·kh·kw·Ci, DEPTHWISE_CONV_2D N·Ho·Wo·Co·kh·kw, FULLY_CONNECTED rows·units·in "
-          "MACs; other ops 0; FLOPs = 2 × MACs (train.flops)")
+          "MACs; other ops 0; FLOPs = 2 × MACs (train.evaluation.macs)")
     json_path = write_json(args.out, "flops", {"rule": __doc__.split("Counting rule")[1].split("Writes")[0].strip(),
                                                "models": models})
     png_path = draw(models, args.out / "flops.png")

@@ -25,7 +25,7 @@ apart, "pose on access": reading ``Face.pose`` after the call, in the same timer
 fitted on first access, so it is not part of the end-to-end time; MediaPipe's pipeline has no such
 stage). A stage's percentiles are over the frames in which it ran (video: the detector runs
 on few frames). ``model alone``: ``interpreter.invoke()`` on a fixed input, like LiteRT's
-benchmark_model; ``--variants 0.75@96 ...`` adds the landmark architecture (``train.model``) at other
+benchmark_model; ``--variants 0.75@96 ...`` adds the landmark architecture (``train.learning.model``) at other
 width multipliers α and input sizes, int8 with random weights (needs TensorFlow; what a smaller model
 would cost, timed in the same run as the shipped one). Times are wall-clock (``time.perf_counter_ns``
 end to end, ``time.perf_counter`` per stage), milliseconds.
@@ -236,12 +236,12 @@ def variant(spec: str) -> tuple[float, int]:
 
 def export_variants(specs: list[tuple[float, int]], folder: Path) -> dict[str, Path]:
     """Random-weight int8 .tflite of the landmark architecture for each (width multiplier, input size),
-    exported like the shipped model (``train.export.convert_int8``, calibrated on random crops): timing
+    exported like the shipped model (``train.learning.export.convert_int8``, calibrated on random crops): timing
     only. Needs TensorFlow only when ``specs`` is not empty."""
     if not specs:
         return {}
-    from train.export import convert_int8
-    from train.model import build_model
+    from train.learning.export import convert_int8
+    from train.learning.model import build_model
 
     rng = np.random.default_rng(0)
     paths = {}

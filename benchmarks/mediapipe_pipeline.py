@@ -5,12 +5,12 @@ decoding the SDK uses (``denseface.detect``) and MediaPipe 0.10.14's ``face_land
 
 * detect: BlazeFace short range (``denseface.detect.FaceDetector``), min score 0.5;
 * crop: the ROI (detection box made square on its long side × 1.5, rotated by the eye keypoints;
-  or, when tracking, the 468 points' box × 1.5 rotated by eye corners 33 → 263: ``train.teacher``'s
+  or, when tracking, the 468 points' box × 1.5 rotated by eye corners 33 → 263: ``train.labels.teacher``'s
   Roi rules), warped to 192×192 and scaled to float32 in [0, 1];
 * infer: ``face_landmark.tflite`` → 468 × (x, y, z) and a face-presence logit;
 * decode: ROI pixels → frame pixels.
 
-The crop, infer and decode stages are ``train.teacher.MeshModel``'s (the teacher's own mesh pass).
+The crop, infer and decode stages are ``train.labels.teacher.MeshModel``'s (the teacher's own mesh pass).
 Both modes take an optional ``timer`` (``denseface.timing.StageTimes``) that records these stages
 and "detect", as ``DenseFace``'s calls do.
 
@@ -30,7 +30,7 @@ import numpy as np
 from denseface.checks import check_frame
 from denseface.detect import DetectorOptions, FaceDetector
 from denseface.timing import StageTimes, measure
-from train.teacher import MeshModel, Roi, roi_from_detection, roi_from_points
+from train.labels.teacher import MeshModel, Roi, roi_from_detection, roi_from_points
 
 PRESENCE_THRESHOLD = 0.5  # MediaPipe FaceMesh's min_tracking_confidence default
 
@@ -40,7 +40,7 @@ class MediaPipeMesh468:
 
     Attributes:
         detector: the shared :class:`~denseface.detect.FaceDetector`.
-        mesh: the face_landmark.tflite :class:`~train.teacher.MeshModel`.
+        mesh: the face_landmark.tflite :class:`~train.labels.teacher.MeshModel`.
     """
 
     def __init__(self, num_threads: int = 1, max_faces: int = 1, detector: str = "short", min_score: float = 0.5) -> None:
@@ -57,7 +57,7 @@ class MediaPipeMesh468:
         self._rois: list[Roi] = []
 
     def _detect(self, frame: np.ndarray, timer: StageTimes | None) -> list[Roi]:
-        """The first ROI of each face the detector finds (MediaPipe's rule, ``train.teacher``)."""
+        """The first ROI of each face the detector finds (MediaPipe's rule, ``train.labels.teacher``)."""
         with measure(timer, "detect"):
             detections = self.detector.detect(frame)
         with measure(timer, "crop"):

@@ -18,9 +18,9 @@ face alone (the crop-content check runs the detector only when a crop changes un
 Box conventions: every AFLW2000-3D original through ``landmarks(frame, faces=[box])`` with the ground
 truth's tight 68-point box ("landmarks68"), the square box of the same centre and longer side
 ("square"), and BlazeFace's own box of the annotated face ("blazeface": the detection chosen by
-``train.evaluate.annotated_face`` — some originals show several people; images where BlazeFace
+``train.evaluation.evaluate.annotated_face`` — some originals show several people; images where BlazeFace
 does not find the annotated face are counted as missed), scored under 3DDFA's protocol
-(``train.metrics``).
+(``train.evaluation.metrics``).
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ from benchmarks.frames import background, moving_face_frames
 from denseface import DenseFace, RunningMode
 from benchmarks.accuracy import MAX_FACES
 from train.data import AFLW2000
-from train.evaluate import annotated_face
-from train.metrics import nme_report
+from train.evaluation.evaluate import annotated_face
+from train.evaluation.metrics import nme_report
 
 STILL_FACE = "image00002.jpg"
 

@@ -449,7 +449,7 @@ def test_video_drops_a_face_on_the_first_frame_without_it(gone):
 
 @pytest.mark.skipif(not REAL_MODEL.is_file(), reason="model not bundled yet")
 def test_nme_on_aflw2000_originals(shared_data):
-    from train.metrics import nme_per_image
+    from train.evaluation.metrics import nme_per_image
 
     gt = np.load(AFLW2000 / "ground_truth.npz")
     chosen = np.flatnonzero(np.abs(gt["pose"]) <= 30)[:100]

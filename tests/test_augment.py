@@ -1,4 +1,4 @@
-"""Geometric exactness of train.augment: labels follow the pixels under warps and flips."""
+"""Geometric exactness of train.learning.augment: labels follow the pixels under warps and flips."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from denseface.topology import load_topology  # noqa: E402
-from train.augment import (  # noqa: E402
+from train.learning.augment import (  # noqa: E402
     AugmentConfig, augment_batch, center_crop, occluder_masks, similarity, to_target, warp,
 )
 
@@ -145,7 +145,7 @@ def test_augment_batch_shapes_and_ranges() -> None:
 def test_face_mask_covers_the_face_ellipse_and_not_the_corners():
     """Points spread evenly over a disc of radius 30 px at (60, 50) (σ = 15 px per axis): the mask's
     edge lies at 2.2 σ ≈ 33 px, softened over a few pixels; 1 well inside, 0 well outside."""
-    from train.augment import face_mask
+    from train.learning.augment import face_mask
 
     rng = np.random.default_rng(0)
     radius, angle = 30.0 * np.sqrt(rng.uniform(0, 1, 520)), rng.uniform(0, 2 * np.pi, 520)

@@ -96,7 +96,7 @@ def test_memory_quick_run(synthetic_int8, tmp_path):
 
 
 def test_accuracy_quick_run(synthetic_int8, tmp_path):
-    pytest.importorskip("train.evaluate")
+    pytest.importorskip("train.evaluation.evaluate")
     from benchmarks import accuracy
 
     accuracy.main(["--model", str(synthetic_int8), "--limit", "3", "--no-mediapipe", "--out", str(tmp_path)])
@@ -106,7 +106,7 @@ def test_accuracy_quick_run(synthetic_int8, tmp_path):
 
 
 def test_annotated_face_is_the_box_centred_in_the_ground_truth():
-    evaluate = pytest.importorskip("train.evaluate")
+    evaluate = pytest.importorskip("train.evaluation.evaluate")
     gt = np.array([[100.0, 100.0], [200.0, 100.0], [150.0, 220.0]])  # tight box (100, 100)-(200, 220)
     other = (300.0, 90.0, 420.0, 230.0)  # someone else, centre outside the box
     near = (95.0, 95.0, 205.0, 215.0)  # centre (150, 155): 5 px from the box's centre (150, 160)

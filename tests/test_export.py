@@ -1,4 +1,4 @@
-"""train.export: a tiny model with the landmark head and contract survives full-integer conversion."""
+"""train.learning.export: a tiny model with the landmark head and contract survives full-integer conversion."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,11 +10,12 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 from denseface.infer import TFLiteModel  # noqa: E402
-from train.export import convert_float, convert_int8  # noqa: E402
+from train.learning.export import convert_float, convert_int8  # noqa: E402
 
 
 def _tiny_model() -> keras.Model:
-    """120×120×3 0..255 input → [−1, 1] → one strided conv → pooling → Dense(1560), like train.model."""
+    """120×120×3 0..255 input → [−1, 1] → one strided conv → pooling → Dense(1560), like
+    train.learning.model."""
     inputs = keras.Input((120, 120, 3))
     x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0)(inputs)
     x = keras.layers.Conv2D(8, 3, strides=4, activation="relu6")(x)

@@ -1,13 +1,13 @@
-"""Tests of train.fit: MediaPipe → ICT registration and the per-face fit."""
+"""Tests of train.labels.fit: MediaPipe → ICT registration and the per-face fit."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from denseface.topology import IBUG68, load_topology
 from denseface.pose import angles_from_rotation, rotation_from_angles, umeyama
-from train.fit import (
-    N_POINTS,
+from denseface.topology import IBUG68, load_topology
+from train.labels.fit import (
+    MESH_POINTS,
     ExtraPoints,
     FitOptions,
     Registration,
@@ -18,7 +18,7 @@ from train.fit import (
     reject_reason,
     surface_points,
 )
-from train.ict import load_ict, topology_points
+from train.labels.ict import load_ict, topology_points
 
 Y_FLIP = np.array([1.0, -1.0, 1.0])
 
@@ -27,8 +27,8 @@ Y_FLIP = np.array([1.0, -1.0, 1.0])
 def test_registration_is_valid_surface_points() -> None:
     reg = mediapipe_registration()
     assert isinstance(reg, Registration)
-    assert reg.triangle.shape == (N_POINTS,) and reg.triangle.dtype == np.int32
-    assert reg.bary.shape == (N_POINTS, 3) and reg.bary.dtype == np.float32
+    assert reg.triangle.shape == (MESH_POINTS,) and reg.triangle.dtype == np.int32
+    assert reg.bary.shape == (MESH_POINTS, 3) and reg.bary.dtype == np.float32
     assert np.isin(reg.triangle, load_ict().face_triangle_ids).all()
     assert (reg.bary >= -1e-6).all() and np.allclose(reg.bary.sum(axis=1), 1.0, atol=1e-5)
 
@@ -161,7 +161,7 @@ def _ours68(vertices: np.ndarray) -> np.ndarray:
     return topology_points(vertices)[IBUG68, :2]
 
 
-def _extra68(xy: np.ndarray, weight: float = N_POINTS / 68) -> ExtraPoints:
+def _extra68(xy: np.ndarray, weight: float = MESH_POINTS / 68) -> ExtraPoints:
     """Our 68 topology points as extra 2-D constraints (default weight: as much total x, y weight as the 468)."""
     topo = load_topology()
     return ExtraPoints(xy=xy, triangle=topo.ict_triangle[IBUG68], bary=topo.bary[IBUG68], weight=weight)

@@ -1,4 +1,4 @@
-"""train.losses against hand-computed values (ω = 10 px, ε = 2 px; outputs are pixels / 120)."""
+"""train.learning.losses against hand-computed values (ω = 10 px, ε = 2 px; outputs are pixels / 120)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from train.losses import hybrid_loss, mse_loss, nme68, wing, wing_loss  # noqa: E402
+from train.learning.losses import hybrid_loss, mse_loss, nme68, wing, wing_loss  # noqa: E402
 
 
 def _pair(errors_px: list[float]) -> tuple[np.ndarray, np.ndarray]:

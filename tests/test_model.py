@@ -1,4 +1,4 @@
-"""train.model: the shape-prior head and the transfer of a linear head's weights into it."""
+"""train.learning.model: the shape-prior head and the transfer of a linear head's weights into it."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from train.model import build_model, transfer_weights  # noqa: E402
+from train.learning.model import build_model, transfer_weights  # noqa: E402
 
 
 def _random_linear_model() -> keras.Model:

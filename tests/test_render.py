@@ -1,9 +1,9 @@
-"""Tests of train/render.py on hand-made triangles (pixel centres at integer (x, y), y down)."""
+"""Tests of train/labels/render.py on hand-made triangles (pixel centres at integer (x, y), y down)."""
 from __future__ import annotations
 
 import numpy as np
 
-from train.render import rasterize
+from train.labels.render import rasterize
 
 
 def test_single_triangle_coverage_and_barycentrics() -> None:

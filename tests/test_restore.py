@@ -1,4 +1,4 @@
-"""train.restore: an export (BatchNorm folded into the convolutions) becomes a Keras model again."""
+"""train.learning.restore: an export (BatchNorm folded into the convolutions) becomes a Keras model again."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +8,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from train.export import convert_float, convert_int8  # noqa: E402
-from train.model import build_model  # noqa: E402
-from train.restore import restore  # noqa: E402
+from train.learning.export import convert_float, convert_int8  # noqa: E402
+from train.learning.model import build_model  # noqa: E402
+from train.learning.restore import restore  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of train.teacher: ROI geometry by hand, and the MediaPipe mesh on a real LFW image."""
+"""Tests of train.labels.teacher: ROI geometry by hand, and the MediaPipe mesh on a real LFW image."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from denseface.detect import Detection
 from train.data import LFW
-from train.teacher import Roi, Teacher, roi_from_detection, run_directory
+from train.labels.teacher import Roi, Teacher, roi_from_detection, run_directory
 
 LFW_IMAGE = LFW / "Aaron_Eckhart_0001.jpg"
 

@@ -9,15 +9,15 @@ from denseface.topology import IBUG68, N_POINTS, load_topology
 
 @pytest.fixture(scope="module")
 def built(shared_data):
-    from train.ict import load_ict
-    from train.make_topology import build
+    from train.labels.ict import load_ict
+    from train.labels.make_topology import build
 
     return build(load_ict()), load_ict()
 
 
 def test_rebuild_is_deterministic_and_matches_the_shipped_asset(built):
-    from train.ict import load_ict
-    from train.make_topology import build
+    from train.labels.ict import load_ict
+    from train.labels.make_topology import build
 
     again = build(load_ict())
     shipped = load_topology()
@@ -29,7 +29,7 @@ def test_rebuild_is_deterministic_and_matches_the_shipped_asset(built):
 
 def test_layout_is_stable_under_rounding_noise(built, monkeypatch):
     """Seeds moved by 1e-9 (float noise of another, equivalent projection) give the same 520 points."""
-    import train.make_topology as mt
+    import train.labels.make_topology as mt
 
     exact = mt.bfm68_on_ict
 
@@ -75,7 +75,7 @@ def test_jaw_follows_the_bfm_definition(shared_data):
     """The jaw seeds are BFM's jaw line, not ICT's silhouette landmarks: after similarity alignment on
     the inner 51 points, BFM's 3DDFA mean jaw lies within 0.45 cm of ours in 3D, while ICT's own jaw
     landmarks (on the silhouette, further back) are on average more than 1.5 cm off."""
-    from train.ict import load_ict
+    from train.labels.ict import load_ict
 
     from denseface.pose import umeyama
 

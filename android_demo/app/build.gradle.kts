@@ -47,7 +47,7 @@ val copyLandmarkModel by tasks.registering(Copy::class) {
         val source = landmarkModel.get()
         if (!source.isFile) {
             throw GradleException("landmark model $source not found: train and export it first " +
-                "(python -m train.export), or pass -Pdenseface.model=/path/to/model.tflite")
+                "(python -m train.learning.export), or pass -Pdenseface.model=/path/to/model.tflite")
         }
     }
 }

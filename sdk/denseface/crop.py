@@ -36,12 +36,12 @@ LANDMARK_BOX_SCALE = float(np.sqrt(2.0))  # 3DDFA's crop: the 68-point box's lon
 # box side, side scale), per convention. "landmarks68": the tight box of the 68 landmarks;
 # "square": a square face box centred on the face (side ≈ the 68-point box's longer side);
 # "blazeface": the short-range BlazeFace box (measured against the labels' 68-point boxes on the
-# training set's validation split, yaw-balanced; see train/calibrate_boxes.py).
+# training set's validation split, yaw-balanced; see train/evaluation/calibrate_boxes.py).
 BOX_CONVENTIONS: dict[str, tuple[float, float, float]] = {
     # convention: (centre shift x, centre shift y) as a fraction of the box side, side multiplier
     "landmarks68": (0.0, 0.0, 1.0),
     "square": (0.0, 0.0, 1.0),
-    # the medians of python -m train.calibrate_boxes over the validation split's real photos; what
+    # the medians of python -m train.evaluation.calibrate_boxes over the validation split's real photos; what
     # they were measured on and the residual spread: models/MODEL_CARD.md, "Where the SDK's constants
     # come from"
     "blazeface": (-0.0052, 0.0442, 0.9520),

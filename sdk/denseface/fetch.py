@@ -1,6 +1,6 @@
 """Locate (and on first use fetch) MediaPipe 0.10.14's 468-point face mesh model, ``face_landmark.tflite``.
 
-Only the training teacher (``train/teacher.py``) and the benchmarks run that model; the SDK itself
+Only the training teacher (``train/labels/teacher.py``) and the benchmarks run that model; the SDK itself
 needs nothing from here: its BlazeFace detectors are bundled with the package
 (:func:`denseface.detect.detector_path`).
 

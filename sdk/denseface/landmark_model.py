@@ -5,7 +5,7 @@ parameters, or float32 with values 0..255 — and one output of 1560 values (the
 / 120 in crop pixels of ``denseface.decode``; int8 / uint8 outputs are dequantized with the tensor's
 scale and zero point by ``denseface.infer.TFLiteModel``). The crop is ``denseface.crop``'s.
 
-The SDK (``DenseFace.model``), ``train/evaluate.py`` and ``train/export.py`` run landmark models
+The SDK (``DenseFace.model``), ``train/evaluation/evaluate.py`` and ``train/learning/export.py`` run landmark models
 through :class:`LandmarkModel`, so the contract is written once; the Android demo's golden files
 (``android_demo/tools/make_golden.py``) take the bundled model from :func:`bundled_path`. Another
 bundled model (e.g. a smaller one) is one more entry of ``BUNDLED_MODELS``.

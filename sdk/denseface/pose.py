@@ -8,7 +8,7 @@ Model frame: ``topology.mean_shape`` — centimetres, x towards the viewer's rig
 viewer. A face is modelled as ``image = s · F · R · X + t`` with F = diag(1, −1, 1), X a model-frame
 point, R a proper rotation from the model frame to the camera frame, s pixels per cm.
 
-Angles (the conventions of ``train/fit.py``): ``R = Rz(roll) · Ry(yaw) · Rx(pitch)``, right-handed
+Angles (the conventions of ``train/labels/fit.py``): ``R = Rz(roll) · Ry(yaw) · Rx(pitch)``, right-handed
 rotations about the camera axes:
 
 * yaw > 0: the nose moves towards image right (the subject turns to their own left);

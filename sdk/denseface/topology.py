@@ -1,6 +1,6 @@
 """The 520-point dense topology shipped with the model (``assets/topology.npz``).
 
-Built by ``python -m train.make_topology`` from the ICT-FaceKit face with the seed paper's method
+Built by ``python -m train.labels.make_topology`` from the ICT-FaceKit face with the seed paper's method
 (iterative Delaunay refinement in UV starting from the 68 landmarks). Point i of every model output
 is point i here. The first 68 points are the iBUG 68 landmarks in the standard order, with the BFM /
 3DDFA definition of the jaw contour (the one AFLW2000-3D's ground truth uses).

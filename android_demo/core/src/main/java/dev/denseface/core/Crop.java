@@ -24,7 +24,7 @@ public final class Crop {
     /**
      * How a caller's box relates to the square framing of the 68-point box: (centre shift x, centre
      * shift y) as a fraction of the box side, then a side multiplier. COPIED from BOX_CONVENTIONS in
-     * {@code sdk/denseface/crop.py} (the "blazeface" row is measured by {@code train/calibrate_boxes.py});
+     * {@code sdk/denseface/crop.py} (the "blazeface" row is measured by {@code train/evaluation/calibrate_boxes.py});
      * {@code CropGoldenTest} fails when they drift apart.
      */
     public static final Map<String, double[]> BOX_CONVENTIONS;

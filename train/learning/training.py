@@ -2,7 +2,7 @@
 
 CLI::
 
-    python -m train.train --data DATASET_DIR --out RUN_DIR [--epochs N] [--batch 64] [--lr 1e-3]
+    python -m train.learning.training --data DATASET_DIR --out RUN_DIR [--epochs N] [--batch 64] [--lr 1e-3]
         [--loss hybrid|wing|mse] [--max-train N] [--no-mixed-precision] [--resume]
 
 Reads every DATASET_DIR/shards/shard_*.npz into memory (uint8 images), trains on ``split == 0`` and
@@ -11,8 +11,9 @@ optimizer and epoch; ``--resume`` continues a killed run from the last finished 
 (the lowest validation 68-point NME so far), ``last.keras`` (the latest epoch), ``log.csv`` (loss, val_loss, nme68, val_nme68, lr and
 training images/s per epoch) and ``curves.png``. ``config.json`` records the command line.
 
-Data pipeline: shuffled indices → batches gathered from the in-memory arrays → ``train.augment``
-(training) or the central 120-pixel crop (validation), in parallel, prefetched.
+Data pipeline (``train.learning.dataset``): shuffled indices → batches gathered from the in-memory
+arrays → ``train.learning.augment`` (training) or the central 120-pixel crop (validation), in
+parallel, prefetched.
 """
 from __future__ import annotations
 
@@ -20,17 +21,17 @@ import argparse
 import csv
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from train.augment import MARGIN, AugmentConfig, augment_batch, validation_batch
-from train.losses import LOSSES, nme68
-from train.model import build_model, transfer_weights
-from train.plots import draw_training_curves
+from train.evaluation.plots import draw_training_curves
+from train.learning.augment import AugmentConfig
+from train.learning.dataset import TRAIN_SPLIT, VAL_SPLIT, load_dataset, make_pipeline, mean_target
+from train.learning.losses import LOSSES, nme68
+from train.learning.model import build_model, transfer_weights
 
 EPOCHS = 60
 BATCH = 64
@@ -38,88 +39,7 @@ LEARNING_RATE = 1e-3  # peak, after warm-up
 WARMUP_EPOCHS = 1.0  # linear warm-up from 0, then cosine decay to 0 at the last step
 WEIGHT_DECAY = 1e-2  # AdamW's decoupled decay (× learning rate per step); not on biases or BatchNorm
 LOSS = "hybrid"
-TRAIN_SPLIT, VAL_SPLIT = 0, 1
 PCA_BATCHES = 100  # augmented training batches (6,400 targets) the shape prior's directions come from
-LARGE_YAW = 60.0  # degrees: the last |yaw| bin of the benchmarks, which ``--large-yaw-weight`` weights
-SHARD_FIELDS = ("images", "points", "yaw", "view")
-
-
-@dataclass(frozen=True)
-class Samples:
-    """Dataset rows in memory.
-
-    images: (N, 128, 128, 3) uint8 RGB crops. points: (N, 520, 3) float32 in the crop's pixels
-    (x right, y down, pixel centres at integers, z towards the camera relative to the mean depth).
-    yaw: (N,) float32 degrees. view: (N,) int16, 0 for the photo itself, > 0 for rendered views.
-    """
-
-    images: np.ndarray
-    points: np.ndarray
-    yaw: np.ndarray
-    view: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-
-def load_dataset(data: Path, split: int, limit: int | None = None) -> Samples:
-    """The rows of ``split`` (0 train, 1 val, 2 test) of all shards under ``data/shards``, in shard
-    order, at most ``limit`` of them. Raises FileNotFoundError when there are no shards, ValueError
-    when the split is empty."""
-    paths = sorted((data / "shards").glob("shard_*.npz"))
-    if not paths:
-        raise FileNotFoundError(f"no shards found: expected {data}/shards/shard_NNNNN.npz (train.build_dataset)")
-    parts: dict[str, list[np.ndarray]] = {field: [] for field in SHARD_FIELDS}
-    count = 0
-    for path in paths:
-        with np.load(path) as shard:
-            rows = np.flatnonzero(shard["split"] == split)
-            if limit is not None:
-                rows = rows[: limit - count]
-            for field in SHARD_FIELDS:
-                parts[field].append(shard[field][rows])
-        count += len(rows)
-        if limit is not None and count >= limit:
-            break
-    if count == 0:
-        raise ValueError(f"{data}/shards hold no rows with split == {split}")
-    return Samples(**{field: np.concatenate(parts[field]) for field in SHARD_FIELDS})
-
-
-def mean_target(samples: Samples) -> np.ndarray:
-    """(1560,) float32 mean model target over the un-augmented crops of ``samples``."""
-    points = samples.points.astype(np.float64) - [MARGIN, MARGIN, 0.0]
-    points[..., 2] -= points[..., 2].mean(axis=1, keepdims=True)
-    return (points.mean(axis=0) / 120.0).reshape(-1).astype(np.float32)
-
-
-def make_pipeline(samples: Samples, batch: int, training: bool, config: AugmentConfig,
-                  large_yaw_weight: int = 1) -> tf.data.Dataset:
-    """Batches of (B, 120, 120, 3) float32 0..255 inputs and (B, 1560) float32 targets; training: an
-    endless stream of shuffled full batches, augmented, in which rows with |yaw| > ``LARGE_YAW`` come
-    ``large_yaw_weight`` times as often as the others; validation: in order, central crops."""
-    if training:
-        rows = np.arange(len(samples))
-        large = rows[np.abs(samples.yaw) > LARGE_YAW]
-        rows = np.concatenate([rows] + [large] * (large_yaw_weight - 1))
-        ds = tf.data.Dataset.from_tensor_slices(rows).shuffle(len(rows), reshuffle_each_iteration=True).repeat()
-    else:
-        ds = tf.data.Dataset.range(len(samples))
-    ds = ds.batch(batch, drop_remainder=training)
-
-    def gather(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.sort(rows)
-        return samples.images[rows], samples.points[rows]
-
-    def load(rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        images, points = tf.numpy_function(gather, [rows], (tf.uint8, tf.float32))
-        images.set_shape((None,) + samples.images.shape[1:])
-        points.set_shape((None,) + samples.points.shape[1:])
-        return images, points
-
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    transform = (lambda i, p: augment_batch(i, p, config)) if training else validation_batch
-    return ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def target_pca(ds: tf.data.Dataset, components: int, batches: int = PCA_BATCHES) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +98,7 @@ def best_logged(log: Path, column: str) -> float | None:
     return min(values) if values else None
 
 
-def train(args: argparse.Namespace) -> keras.callbacks.History:
+def train_model(args: argparse.Namespace) -> keras.callbacks.History:
     """Build, compile and fit the model as configured by the parsed command line."""
     out: Path = args.out
     backup = out / "backup"
@@ -247,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=LEARNING_RATE,
                         help="peak learning rate of AdamW, reached after a one-epoch linear warm-up, then cosine decay")
     parser.add_argument("--loss", choices=sorted(LOSSES), default=LOSS,
-                        help="hybrid = 1.5·Wing + 0.5·MSE; see train/losses.py")
+                        help="hybrid = 1.5·Wing + 0.5·MSE; see train/learning/losses.py")
     parser.add_argument("--max-train", type=int, default=None,
                         help="use at most this many training rows (the first ones, for quick checks)")
     parser.add_argument("--max-val", type=int, default=None, help="use at most this many validation rows")
@@ -269,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the unfinished run in --out from its last finished epoch")
     args = parser.parse_args(argv)
-    history = train(args)
+    history = train_model(args)
     last = {k: v[-1] for k, v in history.history.items()}
     print(json.dumps(last, indent=2, default=float))
 

@@ -2,7 +2,7 @@
 
 Image frame (used for every vertex array here): x right and y down in pixels of the source photo,
 z in the same pixel scale with +z towards the camera; the projection is scaled orthographic, so the
-pixel of a vertex is its (x, y). Pixel centres lie at integer (x, y) (see train/render.py).
+pixel of a vertex is its (x, y). Pixel centres lie at integer (x, y) (see train/labels/render.py).
 
 ``verts_src`` is the ICT head (11248 vertices) fitted to the source photo; ``verts_new`` the same
 vertices after a rotation and/or an expression change. The new view is made by texture lookup: each
@@ -18,7 +18,7 @@ opened wider than in the photo is darkened towards its centre. The background is
 head's footprint filled in (inpainting at low resolution); the head is composited over it with an
 anti-aliased edge.
 
-Typical use (one photo, several views; angles follow train/fit.py)::
+Typical use (one photo, several views; angles follow train/labels/fit.py)::
 
     source = prepare_source(image, fit.vertices, rng)
     verts_new = rotate_head(fit.vertices, pose_change(fit.rotation, yaw=60, pitch=0, roll=0))
@@ -40,8 +40,8 @@ from numba import njit
 from scipy.spatial import cKDTree
 
 from denseface.pose import rotation_from_angles
-from train.ict import load_ict, mirror_vertices
-from train.render import rasterize
+from train.labels.ict import load_ict, mirror_vertices
+from train.labels.render import rasterize
 
 # A surface point is hidden in the source when it lies deeper than the visible surface at its pixel
 # by more than this fraction of the face's width.
@@ -136,7 +136,7 @@ def ict_head_mesh() -> HeadMesh:
 def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """(3, 3) float64 rotation of the image frame (x right, y down, z towards the camera), degrees.
 
-    The angles follow train/fit.py: R_cam = Rz(roll) · Ry(yaw) · Rx(pitch) about the camera axes
+    The angles follow train/labels/fit.py: R_cam = Rz(roll) · Ry(yaw) · Rx(pitch) about the camera axes
     (x right, y up, z towards the camera), and the image-frame matrix is F · R_cam · F with
     F = diag(1, −1, 1); apply it to column vectors (v' = R v). For a face looking at the camera:
     yaw > 0 moves the nose towards image right (the subject turns to their own left); pitch > 0 moves
@@ -148,7 +148,7 @@ def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
 def pose_change(fit_rotation: np.ndarray, yaw: float, pitch: float, roll: float) -> np.ndarray:
     """(3, 3) image-frame rotation that takes a head fitted with camera-frame rotation ``fit_rotation``
-    (FitResult.rotation) to the absolute pose (yaw, pitch, roll) in degrees (train/fit.py conventions).
+    (FitResult.rotation) to the absolute pose (yaw, pitch, roll) in degrees (train/labels/fit.py conventions).
     Use it with rotate_head."""
     flip = np.diag([1.0, -1.0, 1.0])
     change = rotation_from_angles(yaw, pitch, roll) @ np.asarray(fit_rotation, np.float64).T

@@ -1,7 +1,7 @@
 """Calibrate the "blazeface" box convention of ``denseface.crop.BOX_CONVENTIONS`` and the detection
 crop's roll rule on the validation split of the training set (yaw-balanced renders with exact labels).
 
-    python -m train.calibrate_boxes [--data ~/.cache/denseface/dataset] [--model M.tflite] [--json OUT]
+    python -m train.evaluation.calibrate_boxes [--data ~/.cache/denseface/dataset] [--model M.tflite] [--json OUT]
 
 Each validation row (held-out LFW identities; AFLW2000-3D is never used) is a 128×128 crop with its
 520 labelled points. It is placed in the middle of a 256×256 mid-grey canvas (so the face covers about
@@ -38,8 +38,8 @@ from denseface.detect import FaceDetector
 from denseface.pose import roll_from_eyes
 from denseface.topology import IBUG68
 from train.data import CACHE
-from train.metrics import nme_per_image
-from train.train import VAL_SPLIT, load_dataset
+from train.evaluation.metrics import nme_per_image
+from train.learning.dataset import VAL_SPLIT, load_dataset
 
 CANVAS = 256  # px: the frame each 128-px validation crop is placed in
 CANVAS_GREY = 127
@@ -89,7 +89,8 @@ def in_canvas(crop: np.ndarray) -> tuple[np.ndarray, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=CACHE / "dataset", help="dataset directory (train.build_dataset)")
+    parser.add_argument("--data", type=Path, default=CACHE / "dataset",
+                        help="dataset directory (train.labels.build_dataset)")
     parser.add_argument("--model", type=Path, default=None, help="landmark .tflite: also compare the roll rules")
     parser.add_argument("--limit", type=int, default=None, help="use at most this many validation rows")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")

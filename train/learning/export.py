@@ -2,12 +2,12 @@
 
 CLI::
 
-    python -m train.export --model RUN_DIR/best.keras --data DATASET_DIR --out RUN_DIR
+    python -m train.learning.export --model RUN_DIR/best.keras --data DATASET_DIR --out RUN_DIR
     cp RUN_DIR/denseface_int8.tflite sdk/denseface/models/      # to ship it
 
 writes OUT/denseface_float32.tflite and OUT/denseface_int8.tflite (the float32 twin stays beside its
 checkpoint, outside the repository; only the int8 model is committed), and RUN_DIR/export.json with file
-sizes, parameter count, MACs/FLOPs counted from each .tflite graph (``train.flops``) and the int8 −
+sizes, parameter count, MACs/FLOPs counted from each .tflite graph (``train.evaluation.macs``) and the int8 −
 float32 difference on validation crops.
 
 The float model takes (1, 120, 120, 3) float32 RGB in 0..255. The int8 model has int8 weights
@@ -39,10 +39,10 @@ from tensorflow.lite.tools import flatbuffer_utils
 
 from denseface.crop import MODEL_INPUT
 from denseface.landmark_model import LandmarkModel
-from train.augment import MARGIN
-from train.flops import count_macs
-from train.model import build_model
-from train.train import load_dataset
+from train.evaluation.macs import count_macs
+from train.learning.augment import MARGIN
+from train.learning.dataset import TRAIN_SPLIT, VAL_SPLIT, load_dataset
+from train.learning.model import build_model
 
 CALIBRATION_CROPS = 500  # training crops for the int8 activation ranges
 CHECK_CROPS = 200  # validation crops for the int8 vs float32 comparison
@@ -110,8 +110,8 @@ def export(model_path: Path, data: Path, out: Path) -> dict[str, object]:
     """Write both .tflite files to ``out`` and return the export summary (also saved as export.json
     beside ``model_path``)."""
     model = load_float_model(model_path)
-    calibration = central_crops(load_dataset(data, split=0, limit=CALIBRATION_CROPS).images)
-    check = load_dataset(data, split=1, limit=CHECK_CROPS)
+    calibration = central_crops(load_dataset(data, TRAIN_SPLIT, CALIBRATION_CROPS).images)
+    check = load_dataset(data, VAL_SPLIT, CHECK_CROPS)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"float32": out / FLOAT_NAME, "int8": out / INT8_NAME}
     paths["float32"].write_bytes(convert_float(model))

@@ -5,7 +5,7 @@ horizontal, square on the box's long side x 1.5) -> 192x192 crop, RGB in [0, 1] 
 points + a face-presence logit; then one tracking pass with the ROI rebuilt from the 468 points
 (rotation from eye corners 33 -> 263, their bounding box x 1.5), whose result is kept. The ROI rules
 (``roi_from_detection``, ``roi_from_points``, ``ROI_SCALE``) and the mesh pass (:class:`MeshModel`)
-are public: ``benchmarks.mediapipe_pipeline`` and ``train.evaluate`` run MediaPipe's pipeline with them.
+are public: ``benchmarks.mediapipe_pipeline`` and ``train.evaluation.evaluate`` run MediaPipe's pipeline with them.
 
 Output coordinates: frame pixels in OpenCV's convention ((0, 0) = centre of the top-left pixel),
 x right, y down, z towards the camera in the same pixel units as x (MediaPipe's z, scaled like x and
@@ -13,7 +13,7 @@ sign-flipped; its origin is roughly the face's centre depth, so only differences
 
 CLI::
 
-    python -m train.teacher --images DIR --out FILE.npz [--limit N] [--workers 2]
+    python -m train.labels.teacher --images DIR --out FILE.npz [--limit N] [--workers 2]
 
 writes FILE.npz with, per readable image (sorted by name): ``names`` (N,) str, ``found`` (N,) bool,
 ``points468`` (N, 468, 3) float32 (NaN where not found), ``presence`` (N,) float32,
@@ -125,7 +125,7 @@ def roi_from_points(points: np.ndarray) -> Roi:
 
 class MeshModel:
     """MediaPipe's face_landmark.tflite on one ROI of a frame: the one implementation of the mesh pass,
-    used by :class:`Teacher`, ``train.evaluate`` and ``benchmarks.mediapipe_pipeline``.
+    used by :class:`Teacher`, ``train.evaluation.evaluate`` and ``benchmarks.mediapipe_pipeline``.
 
     Not thread-safe (one LiteRT interpreter): one per thread/process.
     """

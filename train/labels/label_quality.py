@@ -1,11 +1,11 @@
 """Label ceiling: the training-label path (teacher → ICT fit → our 68 points) on AFLW2000-3D.
 
-    python -m train.label_quality [--teacher ~/.cache/denseface/teacher/aflw2000.npz] [--json OUT]
+    python -m train.labels.label_quality [--teacher ~/.cache/denseface/teacher/aflw2000.npz] [--json OUT]
 
-Uses the MediaPipe teacher's outputs on the AFLW2000-3D originals (``python -m train.teacher --images
-../shared/data/aflw2000_3d/images --out ...``) and scores, under 3DDFA's protocol (``train.metrics``),
+Uses the MediaPipe teacher's outputs on the AFLW2000-3D originals (``python -m train.labels.teacher --images
+../shared/data/aflw2000_3d/images --out ...``) and scores, under 3DDFA's protocol (``train.evaluation.metrics``),
 the 68 points of three label paths: the ICT fit to the 468 points alone; the fused fit the dataset
-builder uses (``train.fuse``: our 68 also pulled to 3DDFA_V2's); and 3DDFA_V2's own 68
+builder uses (``train.labels.fuse``: our 68 also pulled to 3DDFA_V2's); and 3DDFA_V2's own 68
 on that pipeline's crops. Images the teacher missed are counted, not scored; fits the builder would
 reject are counted by reason and scored anyway. Nothing here chooses anything: it is a measurement.
 """
@@ -21,17 +21,17 @@ import numpy as np
 
 from denseface.topology import IBUG68
 from train.data import AFLW2000, CACHE, require
-from train.fit import fit_face
-from train.fuse import fused_fit, label_verdict
-from train.ict import topology_points
-from train.metrics import nme_report
-from train.tddfa import TDDFA
+from train.evaluation.metrics import nme_report
+from train.labels.fit import fit_face
+from train.labels.fuse import fused_fit, label_verdict
+from train.labels.ict import topology_points
+from train.labels.tddfa import TDDFA
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teacher", type=Path, default=CACHE / "teacher" / "aflw2000.npz",
-                        help="teacher outputs on the AFLW2000-3D originals (train.teacher's .npz)")
+                        help="teacher outputs on the AFLW2000-3D originals (train.labels.teacher's .npz)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args()
 

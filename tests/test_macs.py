@@ -1,4 +1,4 @@
-"""train.flops against MACs counted by hand for a tiny conv / depthwise / dense graph."""
+"""train.evaluation.macs against MACs counted by hand for a tiny conv / depthwise / dense graph."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +8,8 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from train.export import convert_float  # noqa: E402
-from train.flops import count_macs  # noqa: E402
+from train.evaluation.macs import count_macs  # noqa: E402
+from train.learning.export import convert_float  # noqa: E402
 
 
 def test_macs_of_a_tiny_graph(tmp_path: Path) -> None:

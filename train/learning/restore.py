@@ -1,6 +1,6 @@
 """Rebuild a trainable Keras checkpoint from an exported landmark model (.tflite, float32 or int8).
 
-    python -m train.restore --tflite sdk/denseface/models/denseface_int8.tflite \
+    python -m train.learning.restore --tflite sdk/denseface/models/denseface_int8.tflite \
         --data ~/.cache/denseface/dataset --out ~/.cache/denseface/runs/r6/last.keras
 
 Checkpoints live in ``~/.cache/denseface`` and are never committed; when that cache is lost, this turns
@@ -22,9 +22,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from train.augment import validation_batch
-from train.model import build_model
-from train.train import TRAIN_SPLIT, load_dataset
+from train.learning.augment import validation_batch
+from train.learning.dataset import TRAIN_SPLIT, load_dataset
+from train.learning.model import build_model
 
 # builtin operator codes of the TFLite schema
 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED = 3, 4, 9
@@ -69,10 +69,10 @@ def tflite_weights(path: Path) -> list[tuple[int, np.ndarray, np.ndarray]]:
 
 
 def restore(tflite: Path, calibration: np.ndarray) -> keras.Model:
-    """The landmark model of ``train.model`` carrying the weights of ``tflite``.
+    """The landmark model of ``train.learning.model`` carrying the weights of ``tflite``.
 
     Args:
-        tflite: an export of ``train.export`` (the ``build_model`` architecture).
+        tflite: an export of ``train.learning.export`` (the ``build_model`` architecture).
         calibration: (N, 120, 120, 3) float32 0..255 training crops for the BatchNormalization statistics.
     """
     model = build_model()

@@ -22,11 +22,11 @@ import numpy as np
 
 from denseface.crop import MODEL_INPUT, crop_from_landmarks
 from denseface.topology import IBUG68, load_topology
-from train.fit import N_POINTS, ExtraPoints, FitOptions, FitResult, fit_face, reject_reason
-from train.ict import topology_points
-from train.tddfa import TDDFA
+from train.labels.fit import MESH_POINTS, ExtraPoints, FitOptions, FitResult, fit_face, reject_reason
+from train.labels.ict import topology_points
+from train.labels.tddfa import TDDFA
 
-TDDFA_WEIGHT = N_POINTS / len(IBUG68)  # per 3DDFA point, in MediaPipe points: equal total x, y weight
+TDDFA_WEIGHT = MESH_POINTS / len(IBUG68)  # per 3DDFA point, in MediaPipe points: equal total x, y weight
 # A fused fit departs from the 468 points by design (median residual_norm 0.0135 on 150 LFW faces, 99th
 # percentile 0.0233, against 0.008 / 0.0125 unfused): its own residual limit, from those LFW figures.
 FUSED_MAX_RESIDUAL_NORM = 0.025

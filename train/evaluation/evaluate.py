@@ -1,9 +1,9 @@
-"""Accuracy of exported models on AFLW2000-3D (3DDFA protocol, ``train.metrics``) and on the dataset's
+"""Accuracy of exported models on AFLW2000-3D (3DDFA protocol, ``train.evaluation.metrics``) and on the dataset's
 held-out dense test split.
 
 CLI::
 
-    python -m train.evaluate --model denseface_float32.tflite [--model2 denseface_int8.tflite]
+    python -m train.evaluation.evaluate --model denseface_float32.tflite [--model2 denseface_int8.tflite]
         [--data DATASET_DIR] [--mediapipe] [--tddfa] [--limit N] [--json OUT.json] [--ced OUT.png]
 
 Rows (NME of the 68 points in 2-D, %, by |yaw| bin and balanced):
@@ -18,7 +18,7 @@ Rows (NME of the 68 points in 2-D, %, by |yaw| bin and balanced):
    (added by the SDK). Several people can be in an AFLW2000-3D original and only one is annotated:
    the row scores the found face of the annotated person (``annotated_face``), and counts an image as
    missed when none was found.
-4. ``--mediapipe``: the MediaPipe 468-point mesh (``train.teacher``) on a square ROI of 1.5× the
+4. ``--mediapipe``: the MediaPipe 468-point mesh (``train.labels.teacher``) on a square ROI of 1.5× the
    ground-truth box's longer side, with each of our 68 points taken as the nearest MediaPipe point
    (see ``mediapipe_68``).
 5. ``--data``: dense NME on the dataset's test split (``split == 2``): all 520 points in 3-D and per
@@ -26,9 +26,9 @@ Rows (NME of the 68 points in 2-D, %, by |yaw| bin and balanced):
 
 6. ``aflw_dev``: the development set of real photos (3,000 AFLW faces, 1,000 per |yaw| bin, none in
    AFLW2000-3D): each model on its 120×120 crops, scored on AFLW's 21 manual points (visible ones),
-   normalised by the roi side / √2 (``train.metrics.nme21_per_image``), with failures (NME > 10 %).
+   normalised by the roi side / √2 (``train.evaluation.metrics.nme21_per_image``), with failures (NME > 10 %).
 
-``--tddfa`` adds 3DDFA_V2 (``train.tddfa``) to rows 1 and 6 as a check of the code path: it must score
+``--tddfa`` adds 3DDFA_V2 (``train.labels.tddfa``) to rows 1 and 6 as a check of the code path: it must score
 2.90 / 3.69 / 4.78 → 3.79 balanced on row 1 (its outputs follow 3DDFA's own crop → image mapping).
 AFLW2000-3D is test data only: nothing here feeds back into training. aflw_dev is for choosing between
 runs and designs; nothing is trained or fitted on its labels either.
@@ -49,9 +49,9 @@ from denseface.crop import MODEL_INPUT, crop_from_box
 from denseface.decode import to_crop_points
 from denseface.landmark_model import LandmarkModel
 from denseface.topology import IBUG68, load_topology
-from train.augment import MARGIN
 from train.data import AFLW2000, AFLW_DEV, require
-from train.metrics import NMEReport, aflw21, binned_report, nme21_per_image, nme_per_image, nme_report
+from train.evaluation.metrics import NMEReport, aflw21, binned_report, nme21_per_image, nme_per_image, nme_report
+from train.learning.augment import MARGIN
 
 # A model on one crop: (120, 120, 3) uint8 RGB → (K, 3) float32 crop pixels (K = 520 or 68, the first
 # 68 being the iBUG 68), x right, y down, pixel centres at integers.
@@ -126,7 +126,7 @@ def tflite_predictor(path: str | Path) -> CropPredictor:
 def tddfa_predictor() -> CropPredictor:
     """3DDFA_V2 (mb05) as a CropPredictor: (68, 3) points in 3DDFA's crop frame (use with
     ``pixel_centres=False``)."""
-    from train.tddfa import TDDFA
+    from train.labels.tddfa import TDDFA
 
     model = TDDFA()
     return lambda crop: model.predict(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
@@ -218,11 +218,11 @@ def mediapipe_68() -> np.ndarray:
     """(68,) indices into MediaPipe's 468 points standing in for our 68 landmarks.
 
     Both point sets live on the ICT neutral face: ours through the topology's (triangle, barycentric)
-    coordinates, MediaPipe's through its registration (``train.fit.mediapipe_registration``). Each of
+    coordinates, MediaPipe's through its registration (``train.labels.fit.mediapipe_registration``). Each of
     our 68 points takes the MediaPipe point nearest to it there (a fixed choice, no fitting).
     """
-    from train.fit import mediapipe_registration, surface_points
-    from train.ict import load_ict
+    from train.labels.fit import mediapipe_registration, surface_points
+    from train.labels.ict import load_ict
 
     neutral = load_ict().neutral
     topology = load_topology()
@@ -233,9 +233,9 @@ def mediapipe_68() -> np.ndarray:
 
 
 def row_mediapipe(gt: Aflw2000) -> NMEReport:
-    """Row 4: MediaPipe's mesh on a square ROI of ``train.teacher.ROI_SCALE`` (1.5) × the GT 68-point
+    """Row 4: MediaPipe's mesh on a square ROI of ``train.labels.teacher.ROI_SCALE`` (1.5) × the GT 68-point
     box's longer side (upright, centred on the box), one pass, mapped to 68 points by ``mediapipe_68``."""
-    from train.teacher import ROI_SCALE, MeshModel, Roi
+    from train.labels.teacher import ROI_SCALE, MeshModel, Roi
 
     mesh = MeshModel()
     index = mediapipe_68()
@@ -358,9 +358,9 @@ def main(argv: list[str] | None = None) -> None:
         results["4 MediaPipe"] = {"MediaPipe 468 → 68": _report_json(report)}
         curves["MediaPipe 468 → 68"] = report.per_image
     if args.data is not None:
-        from train.train import load_dataset
+        from train.learning.dataset import TEST_SPLIT, load_dataset
 
-        test = load_dataset(args.data, split=2)
+        test = load_dataset(args.data, TEST_SPLIT)
         for name, path in models.items():
             dense = dense_report(tflite_predictor(path), test.images, test.points)
             regions = ", ".join(f"{k} {v:.2f}" for k, v in dense.regions.items())

@@ -1,13 +1,13 @@
 """Ablations at a reduced, equal budget: named training variants from the same starting weights, one
 table of validation (renders) and aflw_dev (real photos) scores.
 
-    python -m train.ablation --variants mse wing hybrid --out ~/.cache/denseface/ablation
-        [--data DATASET] [--max-train 12800] [--epochs 2] [--max-val 1000] [--json train/ablation.json]
-    python -m train.ablation --variants baseline large_yaw_x3 hard_examples \\
+    python -m train.learning.ablation --variants mse wing hybrid --out ~/.cache/denseface/ablation
+        [--data DATASET] [--max-train 12800] [--epochs 2] [--max-val 1000] [--json docs/ablation.json]
+    python -m train.learning.ablation --variants baseline large_yaw_x3 hard_examples \\
         --init ~/.cache/denseface/runs/r6/last.keras --lr 2e-4 --warmup-epochs 0.1 \\
-        --out ~/.cache/denseface/ablation_r6 --json train/ablation_r6.json
+        --out ~/.cache/denseface/ablation_r6 --json docs/ablation_r6.json
 
-Each variant is ``python -m train.train`` with the common flags plus its own (``VARIANTS``), trained
+Each variant is ``python -m train.learning.training`` with the common flags plus its own (``VARIANTS``), trained
 into OUT/<variant>/ one after another; a killed ablation resumes where it stopped (finished runs are
 read back from their log.csv, an unfinished one continues with ``--resume``).
 
@@ -17,7 +17,7 @@ Scores of each final model:
   BatchNorm moving averages trail the weights after a few hundred steps, so those runs are scored
   with batch statistics; runs started from ``--init`` in inference mode, as shipped.
 - aflw_dev (real photos, AFLW's 21 points, roi side / √2, |yaw| bins and balanced, failures > 10 % at
-  >60°; ``train.evaluate.row_aflw_dev``), in inference mode. This is where designs are chosen.
+  >60°; ``train.evaluation.evaluate.row_aflw_dev``), in inference mode. This is where designs are chosen.
 AFLW2000-3D is not used.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ from denseface.decode import to_crop_points
 from denseface.topology import IBUG68, N_POINTS
 from train.data import CACHE
 
-# variant → its own train.train flags (on top of the ablation's common flags)
+# variant → its own train.learning.training flags (on top of the ablation's common flags)
 VARIANTS: dict[str, list[str]] = {
     "mse": ["--loss", "mse"],
     "wing": ["--loss", "wing"],
@@ -56,7 +56,7 @@ def run_one(variant: str, args: argparse.Namespace) -> Path:
     log = out / "log.csv"
     finished = log.exists() and not (out / "backup").exists()
     if not finished:
-        command = [sys.executable, "-m", "train.train", "--data", str(args.data), "--out", str(out),
+        command = [sys.executable, "-m", "train.learning.training", "--data", str(args.data), "--out", str(out),
                    "--epochs", str(args.epochs), "--max-train", str(args.max_train),
                    "--max-val", str(args.max_val), "--warmup-epochs", str(args.warmup_epochs),
                    "--lr", str(args.lr), "--no-mixed-precision", *args.common, *VARIANTS[variant]]
@@ -75,10 +75,10 @@ def validation_nme(model_path: Path, data: Path, max_val: int, batch_statistics:
     statistics (batches of 64), else its moving averages."""
     import keras
 
-    from train.augment import MARGIN
-    from train.evaluate import dense_nme
-    from train.metrics import nme_per_image
-    from train.train import VAL_SPLIT, load_dataset
+    from train.evaluation.evaluate import dense_nme
+    from train.evaluation.metrics import nme_per_image
+    from train.learning.augment import MARGIN
+    from train.learning.dataset import VAL_SPLIT, load_dataset
 
     samples = load_dataset(data, VAL_SPLIT, max_val)
     model = keras.models.load_model(model_path, compile=False)
@@ -94,10 +94,10 @@ def validation_nme(model_path: Path, data: Path, max_val: int, batch_statistics:
 
 
 def aflw_dev_scores(model_path: Path) -> dict[str, object]:
-    """The aflw_dev row (``train.evaluate.row_aflw_dev``) of a .keras model in inference mode."""
+    """The aflw_dev row (``train.evaluation.evaluate.row_aflw_dev``) of a .keras model in inference mode."""
     import keras
 
-    from train.evaluate import load_aflw_dev, row_aflw_dev
+    from train.evaluation.evaluate import load_aflw_dev, row_aflw_dev
 
     model = keras.models.load_model(model_path, compile=False)
 
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup-epochs", type=float, default=0.2, help="learning-rate warm-up, epochs")
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     parser.add_argument("--common", nargs=argparse.REMAINDER, default=[],
-                        help="further train.train flags for every variant (last on the command line)")
+                        help="further train.learning.training flags for every variant (last on the command line)")
     parser.add_argument("--json", type=Path, default=None, help="also write the table here")
     args = parser.parse_args(argv)
 

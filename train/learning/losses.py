@@ -18,7 +18,7 @@ stated in pixels of the 120-pixel crop, the scale at which Wing loss's published
   twice as much — the large-pose failures instead of the many faces already fitted.
 
 All losses are means over the 1560 coordinates and the batch. ``nme68`` is the validation metric:
-the 3DDFA-protocol NME (``train.metrics``) of the first 68 points in 2-D, in %.
+the 3DDFA-protocol NME (``train.evaluation.metrics``) of the first 68 points in 2-D, in %.
 """
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ LOSSES: dict[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = {
 
 def nme68(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     """(B,) NME in % of the 68 landmarks in 2-D: mean point-to-point distance divided by √(w·h) of the
-    label's 68-point box (the 3DDFA protocol of ``train.metrics``; units cancel)."""
+    label's 68-point box (the 3DDFA protocol of ``train.evaluation.metrics``; units cancel)."""
     true = tf.reshape(tf.cast(y_true, tf.float32), (-1, N_POINTS, 3))[:, :N_LANDMARKS, :2]
     pred = tf.reshape(tf.cast(y_pred, tf.float32), (-1, N_POINTS, 3))[:, :N_LANDMARKS, :2]
     size = tf.reduce_max(true, axis=1) - tf.reduce_min(true, axis=1)  # (B, 2) box width, height

@@ -1,6 +1,6 @@
 """Render realism proxy: how well a model trained on real photos (3DDFA_V2 mb05) reads our dataset.
 
-    python -m train.render_realism --data ~/.cache/denseface/dataset [--split 1] [--json OUT]
+    python -m train.labels.render_realism --data ~/.cache/denseface/dataset [--split 1] [--json OUT]
 
 3DDFA_V2 never saw our renders. If they looked like real photos it would read them about as well as
 real photos of the same pose; where its error on renders exceeds its error on aflw_dev's real photos
@@ -8,7 +8,7 @@ in the same |yaw| bin, the renders teach something real photos do not show. It r
 120×120 crop of each dataset row (3DDFA's own crop of the label's 68 points) and is scored against
 the row's 68 label points: NME % / √(w·h) of the label's 68-point box, by |yaw| of the label
 ([0,30] / (30,60] / >60), for the photos themselves (view 0) and the rendered views apart. Beside it,
-3DDFA_V2 on aflw_dev (21 points, roi side / √2: ``train.evaluate.row_aflw_dev``). Only a measurement:
+3DDFA_V2 on aflw_dev (21 points, roi side / √2: ``train.evaluation.evaluate.row_aflw_dev``). Only a measurement:
 nothing is trained or chosen on aflw_dev's labels here.
 """
 from __future__ import annotations
@@ -21,11 +21,11 @@ import numpy as np
 
 from denseface.crop import MODEL_INPUT
 from denseface.topology import IBUG68
-from train.augment import MARGIN
 from train.data import CACHE
-from train.evaluate import load_aflw_dev, row_aflw_dev, tddfa_predictor
-from train.metrics import NMEReport, nme_report
-from train.train import VAL_SPLIT, Samples, load_dataset
+from train.evaluation.evaluate import load_aflw_dev, row_aflw_dev, tddfa_predictor
+from train.evaluation.metrics import NMEReport, nme_report
+from train.learning.augment import MARGIN
+from train.learning.dataset import VAL_SPLIT, Samples, load_dataset
 
 
 def tddfa_on_rows(samples: Samples) -> dict[str, NMEReport]:

@@ -3,7 +3,7 @@
 Frames and units
 ----------------
 ICT model frame: centimetres, x towards the viewer's right (the subject's left), y up, z towards the
-viewer (see ``train.ict``).
+viewer (see ``train.labels.ict``).
 
 Image frame: x right and y down in pixels, z in pixels towards the camera (MediaPipe's convention for
 ``points468``; the z offset is arbitrary).
@@ -40,11 +40,11 @@ from scipy.spatial import cKDTree
 
 from denseface.pose import angles_from_rotation, umeyama
 from train.data import CACHE, MEDIAPIPE_GEOMETRY, require
-from train.ict import load_ict
+from train.labels.ict import load_ict
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
-N_POINTS = 468
+MESH_POINTS = 468  # vertices of MediaPipe's face mesh (the SDK's N_POINTS, 520, counts our topology's points)
 REGISTRATION_CACHE = CACHE / "mp468_to_ict.npz"
 
 # Unambiguous correspondences for the initial alignment: MediaPipe canonical vertex -> ICT landmarks68
@@ -175,8 +175,8 @@ def load_canonical_mesh() -> np.ndarray:
     path = require(MEDIAPIPE_GEOMETRY / "canonical_face_model.obj")
     rows = [line.split()[1:4] for line in path.read_text().splitlines() if line.startswith("v ")]
     verts = np.array(rows, np.float64)
-    if verts.shape != (N_POINTS, 3):
-        raise ValueError(f"{path}: expected {N_POINTS} vertices, found {verts.shape}")
+    if verts.shape != (MESH_POINTS, 3):
+        raise ValueError(f"{path}: expected {MESH_POINTS} vertices, found {verts.shape}")
     return verts
 
 
@@ -219,7 +219,7 @@ def register_canonical_mesh() -> RegistrationFit:
         scale, rotation, shift = umeyama(canonical, fitted)
     target = scale * canonical @ rotation.T + shift
     triangle, bary, distance = closest_surface_points(target, model.shape(alpha), model.face_triangle_ids)
-    log.info("registration residual: mean %.3f cm, max %.3f cm", distance.mean(), distance.max())
+    logger.info("registration residual: mean %.3f cm, max %.3f cm", distance.mean(), distance.max())
     return RegistrationFit(
         registration=Registration(triangle=triangle, bary=bary.astype(np.float32)),
         aligned_canonical=target,
@@ -482,7 +482,7 @@ def fit_face(
     for a wrong shape or non-finite input (points468 or extra).
     """
     points = np.asarray(points468, np.float64)
-    if points.shape != (N_POINTS, 3):
+    if points.shape != (MESH_POINTS, 3):
         raise ValueError(f"points468 must be (468, 3), got {points.shape}")
     if not np.isfinite(points).all():
         raise ValueError("points468 contains non-finite values")
@@ -581,10 +581,10 @@ def reject_reason(
     "coefficients_out_of_range": some |α| > ``MAX_ABS_ALPHA``.
     "extreme_expression": the expression offset's RMS over the 468 points > ``MAX_EXPRESSION_RMS_CM``.
     "high_residual": ``residual_norm`` > ``max_residual_norm`` (default ``MAX_RESIDUAL_NORM``; a fit
-    that is also pulled to other points, as ``train.fuse``'s, departs further from the 468 by design).
+    that is also pulled to other points, as ``train.labels.fuse``'s, departs further from the 468 by design).
     """
     points = np.asarray(points468, np.float64)
-    if points.shape != (N_POINTS, 3):
+    if points.shape != (MESH_POINTS, 3):
         raise ValueError(f"points468 must be (468, 3), got {points.shape}")
     arrays = (points, result.alpha, result.beta, result.rotation, result.translation, result.vertices)
     scalars = (result.scale, result.residual_px, result.residual_norm)

@@ -1,6 +1,6 @@
 """Build DenseFace's 520-point topology on the ICT-FaceKit face (the seed paper's sampling method).
 
-    python -m train.make_topology [--out sdk/denseface/assets/topology.npz] [--docs docs/]
+    python -m train.labels.make_topology [--out sdk/denseface/assets/topology.npz] [--docs docs/]
 
 1. The 68 seeds follow the BFM / 3DDFA definition that AFLW2000-3D's ground truth uses: 3DDFA's
    mean 68-point BFM shape is similarity-aligned to ICT's own 68 landmarks on the 51 inner points
@@ -28,12 +28,12 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import Delaunay, cKDTree
 
-from train.data import BFM_REFERENCE, REPO, require
 from denseface.pose import umeyama
-from train.fit import closest_surface_points
-from train.ict import ICTModel, load_ict
+from denseface.topology import N_POINTS
+from train.data import BFM_REFERENCE, REPO, require
+from train.labels.fit import closest_surface_points
+from train.labels.ict import ICTModel, load_ict
 
-N_POINTS = 520
 UV_RASTER = 512  # UV mask / position map resolution (pixels per UV unit)
 FRAME_POINTS = 40  # points on the mask outline that shape the triangulation (not part of the 520)
 FRAME_INSET = 0.012  # how far (UV units) inside the mask outline the frame points sit
@@ -323,7 +323,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **topo)
     if args.docs is not None:
-        from train.plots import draw_topology
+        from train.evaluation.plots import draw_topology
 
         draw_topology(topo, load_ict(), args.docs)
 

@@ -1,18 +1,18 @@
 """Build DenseFace's training set from LFW: teacher → ICT fit → face profiling → 128 px crops + 520×3 labels.
 
-    python -m train.build_dataset --out ~/.cache/denseface/dataset [--views 8] [--workers 2]
+    python -m train.labels.build_dataset --out ~/.cache/denseface/dataset [--views 8] [--workers 2]
 
 Stages (each resumable; rerun the same command after a kill and finished work is kept):
-1. teacher: BlazeFace + MediaPipe's 468-point model on every LFW image (``train.teacher``) →
+1. teacher: BlazeFace + MediaPipe's 468-point model on every LFW image (``train.labels.teacher``) →
    OUT/teacher.npz. Unreadable or corrupt images are skipped and counted there.
 2. per source image, in shards of ``--shard-size`` sources written atomically to OUT/shards/:
-   fit ICT to the 468 points (``train.fit``) and reject bad fits (counted by reason); fit again with
-   our 68 points also pulled to 3DDFA_V2's (``train.fuse``: BFM-consistent jaw and brows) and reject
+   fit ICT to the 468 points (``train.labels.fit``) and reject bad fits (counted by reason); fit again with
+   our 68 points also pulled to 3DDFA_V2's (``train.labels.fuse``: BFM-consistent jaw and brows) and reject
    that fit if it fails the same checks with the fused residual limit; then render
    ``--views`` views: view 0 is the photo itself with its fitted labels; the others rotate the fitted
    head to a new absolute pose (|yaw| stratified over 0–90° so the set's yaw histogram is flat, pitch
    up to ±40°, roll ±25°) and sometimes change its expression (both eyes closed, one eye closed, jaw
-   open, smile), re-rendered from the photo's texture (``train.profile``). The labels are the 520
+   open, smile), re-rendered from the photo's texture (``train.labels.profiling``). The labels are the 520
    topology points of the new mesh, so they are exact for the rendered image.
 3. OUT/index.json: counts, rejections by reason, the yaw histogram, the build time.
 
@@ -20,7 +20,7 @@ Each sample: a 128×128 uint8 RGB crop whose central 120×120 is 3DDFA's crop of
 (their square box ×√2), and its 520 points in that crop's pixels (x right, y down, pixel centres at
 integers; z towards the camera in the same scale, relative to the points' mean depth).
 Shard arrays: images (n,128,128,3) uint8, points (n,520,3) float32, yaw/pitch/roll (n,) float32
-degrees (``train.fit`` conventions), split (n,) uint8 (0 train, 1 val, 2 test: by LFW identity,
+degrees (``train.labels.fit`` conventions), split (n,) uint8 (0 train, 1 val, 2 test: by LFW identity,
 so a person's photos are all in one split), source (n,) int32 row of OUT/sources.json, view (n,)
 int16, flags (n,) uint8 (FLAG_* bits), residual (n,) float32 (the fit's residual_norm).
 """
@@ -49,7 +49,7 @@ from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT, landmark_square, squ
 from train.data import CACHE, LFW, require
 
 if TYPE_CHECKING:
-    from train.tddfa import TDDFA
+    from train.labels.tddfa import TDDFA
 
 CROP = 128  # stored crop side; its central MODEL_INPUT pixels are the model's framing
 VIEWS = 9  # samples per source photo (view 0 = the photo itself): ~7,000 kept photos → ≥ 60,000 samples
@@ -60,12 +60,12 @@ VAL_PERCENT, TEST_PERCENT = 4, 4  # identities (by crc32 of the LFW name) held o
 FLAG_EYES_CLOSED, FLAG_WINK, FLAG_JAW_OPEN, FLAG_SMILE = 1, 2, 4, 8
 EXPRESSION_EDITS = ((FLAG_EYES_CLOSED, 0.18), (FLAG_WINK, 0.07), (FLAG_JAW_OPEN, 0.15), (FLAG_SMILE, 0.15))
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class View:
-    """One rendered view: absolute pose (degrees, ``train.fit`` conventions) and expression edit."""
+    """One rendered view: absolute pose (degrees, ``train.labels.fit`` conventions) and expression edit."""
 
     yaw: float
     pitch: float
@@ -98,7 +98,7 @@ def plan_views(rng: np.random.Generator, count: int, fit_pose: tuple[float, floa
 
 def edited_beta(beta: np.ndarray, flags: int, rng: np.random.Generator) -> np.ndarray:
     """(57,) expression weights with the edits of ``flags`` applied (ICT blendshape names)."""
-    from train.ict import load_ict
+    from train.labels.ict import load_ict
 
     model, beta = load_ict(), beta.copy()
     if flags & FLAG_EYES_CLOSED:
@@ -127,17 +127,17 @@ def sample_crop(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @lru_cache(maxsize=1)
 def tddfa() -> "TDDFA":
     """One 3DDFA_V2 session per worker process."""
-    from train.tddfa import TDDFA
+    from train.labels.tddfa import TDDFA
 
     return TDDFA(num_threads=1)
 
 
 def render_source(image: np.ndarray, points468: np.ndarray, views: int, seed: int) -> tuple[list[dict], str | None]:
     """All samples of one photo, or ([], reason) when its fit is rejected."""
-    from train.fit import fit_face
-    from train.fuse import fused_fit, label_verdict
-    from train.ict import load_ict, topology_points
-    from train.profile import pose_change, prepare_source, render_prepared, rotate_head
+    from train.labels.fit import fit_face
+    from train.labels.fuse import fused_fit, label_verdict
+    from train.labels.ict import load_ict, topology_points
+    from train.labels.profiling import pose_change, prepare_source, render_prepared, rotate_head
 
     first = fit_face(points468)
     fit, _ = fused_fit(image, points468, tddfa(), first=first)
@@ -250,7 +250,7 @@ def main() -> None:
 
     from tqdm import tqdm
 
-    from train.teacher import run_directory
+    from train.labels.teacher import run_directory
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "shards").mkdir(exist_ok=True)
@@ -274,7 +274,7 @@ def main() -> None:
     for t in tasks:
         if t[0].exists():
             counts.update(shard_counts(t[0]))
-    log.info("%d shards, %d already built", len(tasks), len(tasks) - len(todo))
+    logger.info("%d shards, %d already built", len(tasks), len(tasks) - len(todo))
     with Pool(args.workers) as pool:
         for c in tqdm(pool.imap_unordered(build_shard, todo), total=len(todo), unit="shard"):
             counts.update(c)

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from train.data import BFM_REFERENCE  # noqa: E402
-from train.ict import ICTModel  # noqa: E402
+from train.labels.ict import ICTModel  # noqa: E402
 
 REGION_COLOURS = ("#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#e377c2", "#8c564b", "#9467bd")
 
@@ -100,7 +100,7 @@ def contact_sheet(shard_paths: list[Path], out_path: Path, count: int = 48, seed
 
 
 def draw_training_curves(log_csv: Path, out_png: Path) -> Path:
-    """Training curves from a Keras CSVLogger file (train.train's log.csv): loss and val_loss per epoch
+    """Training curves from a Keras CSVLogger file (train.learning.training's log.csv): loss and val_loss per epoch
     (left, log scale) and validation 68-point NME in % (right). A repeated epoch (a resumed run)
     keeps its last row."""
     import csv

@@ -1,4 +1,4 @@
-"""Tests of train/profile.py on a synthetic textured ICT face.
+"""Tests of train/labels/profiling.py on a synthetic textured ICT face.
 
 The source photo is the ICT neutral head (4 px/cm) rendered into a 160×160 image with a procedural
 grey texture and small disks of saturated colours (radius 0.6 cm on the surface, ≈2.4 px) centred on
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from denseface.pose import rotation_from_angles
-from train.ict import load_ict
-from train.profile import (
+from train.labels.ict import load_ict
+from train.labels.profiling import (
     face_centre,
     ict_head_mesh,
     pose_change,
@@ -25,7 +25,7 @@ from train.profile import (
     shift_into_frame,
     square_crop_affine,
 )
-from train.render import rasterize
+from train.labels.render import rasterize
 
 SIZE = 160
 SCALE = 4.0  # pixels per centimetre

@@ -1,0 +1,100 @@
+"""The dataset's shards in memory and the tf.data pipelines over them.
+
+``python -m train.labels.build_dataset`` writes ``DATASET_DIR/shards/shard_NNNNN.npz``; each row is a
+128-pixel crop (``images``), its 520 labels (``points``), ``yaw``, ``view`` and ``split`` (the split
+constants below: by LFW identity). Training (``train.learning.training``), export, restore, the
+ablations, evaluation, box calibration and the render-realism measurement read them through
+``load_dataset``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from train.learning.augment import MARGIN, AugmentConfig, augment_batch, validation_batch
+
+TRAIN_SPLIT, VAL_SPLIT, TEST_SPLIT = 0, 1, 2  # the shards' ``split`` values
+LARGE_YAW = 60.0  # degrees: the last |yaw| bin of the benchmarks, which ``large_yaw_weight`` weights
+SHARD_FIELDS = ("images", "points", "yaw", "view")
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Dataset rows in memory.
+
+    images: (N, 128, 128, 3) uint8 RGB crops. points: (N, 520, 3) float32 in the crop's pixels
+    (x right, y down, pixel centres at integers, z towards the camera relative to the mean depth).
+    yaw: (N,) float32 degrees. view: (N,) int16, 0 for the photo itself, > 0 for rendered views.
+    """
+
+    images: np.ndarray
+    points: np.ndarray
+    yaw: np.ndarray
+    view: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def load_dataset(data: Path, split: int, limit: int | None = None) -> Samples:
+    """The rows of ``split`` (0 train, 1 val, 2 test) of all shards under ``data/shards``, in shard
+    order, at most ``limit`` of them. Raises FileNotFoundError when there are no shards, ValueError
+    when the split is empty."""
+    paths = sorted((data / "shards").glob("shard_*.npz"))
+    if not paths:
+        raise FileNotFoundError(f"no shards found: expected {data}/shards/shard_NNNNN.npz "
+                                "(train.labels.build_dataset)")
+    parts: dict[str, list[np.ndarray]] = {field: [] for field in SHARD_FIELDS}
+    count = 0
+    for path in paths:
+        with np.load(path) as shard:
+            rows = np.flatnonzero(shard["split"] == split)
+            if limit is not None:
+                rows = rows[: limit - count]
+            for field in SHARD_FIELDS:
+                parts[field].append(shard[field][rows])
+        count += len(rows)
+        if limit is not None and count >= limit:
+            break
+    if count == 0:
+        raise ValueError(f"{data}/shards hold no rows with split == {split}")
+    return Samples(**{field: np.concatenate(parts[field]) for field in SHARD_FIELDS})
+
+
+def mean_target(samples: Samples) -> np.ndarray:
+    """(1560,) float32 mean model target over the un-augmented crops of ``samples``."""
+    points = samples.points.astype(np.float64) - [MARGIN, MARGIN, 0.0]
+    points[..., 2] -= points[..., 2].mean(axis=1, keepdims=True)
+    return (points.mean(axis=0) / 120.0).reshape(-1).astype(np.float32)
+
+
+def make_pipeline(samples: Samples, batch: int, training: bool, config: AugmentConfig,
+                  large_yaw_weight: int = 1) -> tf.data.Dataset:
+    """Batches of (B, 120, 120, 3) float32 0..255 inputs and (B, 1560) float32 targets; training: an
+    endless stream of shuffled full batches, augmented, in which rows with |yaw| > ``LARGE_YAW`` come
+    ``large_yaw_weight`` times as often as the others; validation: in order, central crops."""
+    if training:
+        rows = np.arange(len(samples))
+        large = rows[np.abs(samples.yaw) > LARGE_YAW]
+        rows = np.concatenate([rows] + [large] * (large_yaw_weight - 1))
+        ds = tf.data.Dataset.from_tensor_slices(rows).shuffle(len(rows), reshuffle_each_iteration=True).repeat()
+    else:
+        ds = tf.data.Dataset.range(len(samples))
+    ds = ds.batch(batch, drop_remainder=training)
+
+    def gather(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.sort(rows)
+        return samples.images[rows], samples.points[rows]
+
+    def load(rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        images, points = tf.numpy_function(gather, [rows], (tf.uint8, tf.float32))
+        images.set_shape((None,) + samples.images.shape[1:])
+        points.set_shape((None,) + samples.points.shape[1:])
+        return images, points
+
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    transform = (lambda i, p: augment_batch(i, p, config)) if training else validation_batch
+    return ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
