@@ -130,7 +130,8 @@ def train_model(args: argparse.Namespace) -> keras.callbacks.History:
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
 
     if args.pca_components:
-        model = build_model(*target_pca(train_ds, args.pca_components))
+        mean, directions = target_pca(train_ds, args.pca_components)
+        model = build_model(mean, pca=directions)
     else:
         model = build_model(mean_target(train_samples))
     if args.init is not None:  # start from another run's weights (a BackupAndRestore resume overrides them)
