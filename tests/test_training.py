@@ -11,6 +11,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from denseface.topology import load_topology  # noqa: E402
+from train.learning.export import load_float_model  # noqa: E402
 from train.learning.training import main  # noqa: E402
 
 
@@ -46,3 +47,7 @@ def test_linear_head_then_shape_prior_from_its_weights(tiny_dataset: Path, tmp_p
                 "--init", str(tmp_path / "linear" / "last.keras"))
     model = keras.models.load_model(tmp_path / "prior" / "last.keras", compile=False)
     assert model.get_layer("shape_coefficients").units == 8 and np.isfinite(float(rows[0]["val_nme68"]))
+    # the export rebuilds the same head in float32 and takes every weight
+    rebuilt = load_float_model(tmp_path / "prior" / "last.keras")
+    x = np.random.default_rng(0).uniform(0, 255, (2, 120, 120, 3)).astype(np.float32)
+    np.testing.assert_allclose(rebuilt(x, training=False), model(x, training=False), atol=1e-5)

@@ -54,7 +54,11 @@ def load_float_model(path: str | Path) -> keras.Model:
     """The model saved at ``path`` (.keras), rebuilt in float32 (training may use mixed precision)."""
     trained = keras.models.load_model(path, compile=False)
     keras.mixed_precision.set_global_policy("float32")
-    model = build_model()
+    if "shape_coefficients" in {layer.name for layer in trained.layers}:  # the shape-prior head
+        basis, mean = trained.get_layer("points").get_weights()
+        model = build_model(mean, pca=basis)
+    else:
+        model = build_model()
     model.set_weights(trained.get_weights())
     return model
 
