@@ -69,16 +69,23 @@ def build_model(mean_output: np.ndarray | None = None, input_size: int = MODEL_I
 
 
 def transfer_weights(source: keras.Model, target: keras.Model) -> None:
-    """Start ``target`` from ``source`` (both from :func:`build_model`): the same architecture takes
-    every weight; a linear head into a shape-prior head is projected onto its principal directions
-    (coefficients c = (W x + b − mean) · Pᵀ, so the outputs are the source's projected onto the span)."""
+    """Give ``target`` the weights of ``source`` (both from :func:`build_model`). The same architecture
+    takes every weight. A linear head into a shape-prior head is projected onto its principal
+    directions P (coefficients c = (W x + b − mean) · Pᵀ: the outputs become the source's projected onto
+    the span). A shape-prior head into a linear head is folded into one Dense(1560) (W = C · P,
+    b = c₀ · P + mean: the same outputs), which is how a shape-prior model is exported, so its
+    .tflite is the shipped architecture and quantizes like it."""
     if len(source.weights) == len(target.weights):
         target.set_weights(source.get_weights())
         return
-    if "shape_coefficients" not in {layer.name for layer in target.layers}:
-        raise ValueError("weights transfer only into the same architecture or from a linear head to a shape prior")
     backbone = next(layer for layer in target.layers if isinstance(layer, keras.Model))
     backbone.set_weights(source.get_layer(backbone.name).get_weights())
-    kernel, bias = source.get_layer("points").get_weights()
-    basis, mean = target.get_layer("points").get_weights()  # (K, 1560), (1560,)
-    target.get_layer("shape_coefficients").set_weights([kernel @ basis.T, (bias - mean) @ basis.T])
+    names = {layer.name for layer in target.layers}
+    if "shape_coefficients" in names:
+        kernel, bias = source.get_layer("points").get_weights()
+        basis, mean = target.get_layer("points").get_weights()  # (K, 1560), (1560,)
+        target.get_layer("shape_coefficients").set_weights([kernel @ basis.T, (bias - mean) @ basis.T])
+    else:
+        kernel, bias = source.get_layer("shape_coefficients").get_weights()  # (1280, K), (K,)
+        basis, mean = source.get_layer("points").get_weights()
+        target.get_layer("points").set_weights([kernel @ basis, bias @ basis + mean])
