@@ -44,3 +44,16 @@ def test_a_low_rank_shape_prior_outputs_lie_in_its_span() -> None:
     assert np.abs(residual).max() < 1e-4
     with pytest.raises(ValueError, match="needs mean_output"):
         build_model(pca=basis)
+
+
+def test_a_shape_prior_folds_into_the_linear_head_exactly() -> None:
+    """The export's fold: one Dense(1560) with W = C · P and b = c₀ · P + mean gives the same outputs."""
+    rng = np.random.default_rng(3)
+    basis = np.linalg.qr(rng.normal(size=(1560, 16)))[0].T.astype(np.float32)
+    prior = build_model(rng.normal(0.5, 0.1, 1560).astype(np.float32), pca=basis)
+    kernel, bias = prior.get_layer("shape_coefficients").get_weights()
+    prior.get_layer("shape_coefficients").set_weights([rng.normal(0, 0.05, kernel.shape), rng.normal(0, 0.1, bias.shape)])
+    linear = build_model()
+    transfer_weights(prior, linear)
+    x = rng.uniform(0, 255, (2, 120, 120, 3)).astype(np.float32)
+    np.testing.assert_allclose(linear(x, training=False), prior(x, training=False), atol=1e-5)
