@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import running_in_ci
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "android_demo"
 APP = DEMO / "app"
