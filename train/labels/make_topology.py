@@ -26,6 +26,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import Delaunay, cKDTree
 
 from denseface.pose import umeyama
@@ -170,23 +172,17 @@ def delaunay(points: np.ndarray) -> np.ndarray:
     centre = np.stack([sa * (b[:, 1] - c[:, 1]) + sb * (c[:, 1] - a[:, 1]) + sc * (a[:, 1] - b[:, 1]),
                        sa * (c[:, 0] - b[:, 0]) + sb * (a[:, 0] - c[:, 0]) + sc * (b[:, 0] - a[:, 0])], 1) / d[:, None]
     radius = np.linalg.norm(a - centre, axis=1)
-    cell = np.arange(len(simplices))  # union-find over triangles: one root per cocircular cell
-
-    def root(i: int) -> int:
-        while cell[i] != i:
-            cell[i] = cell[cell[i]]
-            i = cell[i]
-        return i
-
-    for t, k in zip(*np.nonzero(neighbors >= 0)):
-        n = neighbors[t, k]
-        opposite = points[np.setdiff1d(simplices[n], simplices[t])[0]]
-        if abs(np.linalg.norm(opposite - centre[t]) - radius[t]) <= COCIRCULAR_TOL * radius[t]:
-            cell[root(t)] = root(n)
-    roots = np.array([root(t) for t in range(len(simplices))])
+    # each pair of neighbouring triangles (t, n): the vertex of n across their shared edge, i.e. the
+    # one of n whose neighbour is t; the pair is one cell when that vertex lies on t's circumcircle
+    t, k = np.nonzero(neighbors >= 0)
+    n = neighbors[t, k]
+    opposite = points[simplices[n, np.argmax(neighbors[n] == t[:, None], axis=1)]]
+    same = np.abs(np.linalg.norm(opposite - centre[t], axis=1) - radius[t]) <= COCIRCULAR_TOL * radius[t]
+    pairs = coo_matrix((np.ones(same.sum()), (t[same], n[same])), shape=(len(simplices),) * 2)
+    _, cell = connected_components(pairs, directed=False)  # one label per cocircular cell
     triangles: list[np.ndarray] = []
-    for r in np.unique(roots):
-        members = simplices[roots == r]
+    for label in np.unique(cell):
+        members = simplices[cell == label]
         if len(members) == 1:
             triangles.append(members[0])
             continue
