@@ -111,9 +111,9 @@ def main(argv: list[str] | None = None) -> None:
         predict = evaluate.tflite_predictor(path)
         rows.append(("1 standard crops", name, evaluate.row_standard_crops(predict, gt)))
         rows.append(("2 SDK crops", name, evaluate.row_sdk_crops(predict, gt)))
-    if args.tddfa:
-        rows.append(("1 standard crops", "3DDFA_V2 mb05",
-                     evaluate.row_standard_crops(evaluate.tddfa_predictor(), gt, pixel_centres=False)))
+    tddfa = evaluate.tddfa_predictor() if args.tddfa else None
+    if tddfa is not None:
+        rows.append(("1 standard crops", "3DDFA_V2 mb05", evaluate.row_standard_crops(tddfa, gt, pixel_centres=False)))
     print("end to end (detector included) ...", file=sys.stderr)
     pipelines = {f"DenseFace SDK ({model.name})": denseface_end_to_end(model)}
     if not args.no_mediapipe:
@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(("4 GT-box ROI", "MediaPipe 468 → 68", evaluate.row_mediapipe(gt)))
     dev = evaluate.load_aflw_dev()
     dev_rows = [(f"DenseFace SDK ({model.name})", evaluate.row_aflw_dev(denseface_on_dev_crops(model), dev))]
-    if args.tddfa:
-        dev_rows.append(("3DDFA_V2 mb05", evaluate.row_aflw_dev(evaluate.tddfa_predictor(), dev, pixel_centres=False)))
+    if tddfa is not None:
+        dev_rows.append(("3DDFA_V2 mb05", evaluate.row_aflw_dev(tddfa, dev, pixel_centres=False)))
 
     table = [(row, method, *r.bins, r.balanced, r.overall, r.missed, sum(r.counts), f"{r.failures[2]} of {r.counts[2]}",
               others_first.get(method, "-")) for row, method, r in rows]

@@ -348,8 +348,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{'6 aflw_dev (21)':18s} {name:28s} {report.row()}")
         results.setdefault("6 aflw_dev", {})[name] = _report_json(report)
     if args.tddfa:
-        for row, report in (("1 standard crops", row_standard_crops(tddfa_predictor(), gt, pixel_centres=False)),
-                            ("6 aflw_dev", row_aflw_dev(tddfa_predictor(), dev, pixel_centres=False))):
+        tddfa = tddfa_predictor()
+        for row, report in (("1 standard crops", row_standard_crops(tddfa, gt, pixel_centres=False)),
+                            ("6 aflw_dev", row_aflw_dev(tddfa, dev, pixel_centres=False))):
             print(f"{row:18s} {'3DDFA_V2 mb05':28s} {report.row()}")
             results[row]["3DDFA_V2 mb05"] = _report_json(report)
     if args.mediapipe:

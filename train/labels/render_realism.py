@@ -22,15 +22,15 @@ import numpy as np
 from denseface.crop import MODEL_INPUT
 from denseface.topology import IBUG68
 from train.data import CACHE
-from train.evaluation.evaluate import load_aflw_dev, row_aflw_dev, tddfa_predictor
+from train.evaluation.evaluate import CropPredictor, load_aflw_dev, row_aflw_dev, tddfa_predictor
 from train.evaluation.metrics import NMEReport, nme_report
 from train.learning.augment import MARGIN
 from train.learning.dataset import VAL_SPLIT, Samples, load_dataset
 
 
-def tddfa_on_rows(samples: Samples) -> dict[str, NMEReport]:
-    """3DDFA_V2's 68-point NME on the rows' central crops: {"photos": view 0, "renders": views > 0}."""
-    predict = tddfa_predictor()
+def tddfa_on_rows(predict: CropPredictor, samples: Samples) -> dict[str, NMEReport]:
+    """3DDFA_V2's (``predict``, ``tddfa_predictor``) 68-point NME on the rows' central crops:
+    {"photos": view 0, "renders": views > 0}."""
     crops = samples.images[:, MARGIN:MARGIN + MODEL_INPUT, MARGIN:MARGIN + MODEL_INPUT]
     # the crop is 3DDFA's own 120-pixel frame, so its points need no mapping (``crop_to_original``'s two
     # pixel conventions agree at scale 1)
@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", type=int, default=VAL_SPLIT, help="dataset split (1 val, 2 test)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args(argv)
-    reports = tddfa_on_rows(load_dataset(args.data, args.split))
-    reports["aflw_dev (real, 21 points)"] = row_aflw_dev(tddfa_predictor(), load_aflw_dev(), pixel_centres=False)
+    tddfa = tddfa_predictor()
+    reports = tddfa_on_rows(tddfa, load_dataset(args.data, args.split))
+    reports["aflw_dev (real, 21 points)"] = row_aflw_dev(tddfa, load_aflw_dev(), pixel_centres=False)
     print("3DDFA_V2 mb05, NME % by |yaw| bin [0,30] / (30,60] / >60 → balanced")
     for name, report in reports.items():
         print(f"{name:<28} {report.row()}  n={report.counts}")
