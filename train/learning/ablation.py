@@ -28,6 +28,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,9 @@ from denseface.crop import MODEL_INPUT
 from denseface.decode import to_crop_points
 from denseface.topology import IBUG68, N_POINTS
 from train.data import CACHE
+
+if TYPE_CHECKING:
+    import keras
 
 # variant → its own train.learning.training flags (on top of the ablation's common flags)
 VARIANTS: dict[str, list[str]] = {
@@ -69,19 +73,16 @@ def run_one(variant: str, args: argparse.Namespace) -> Path:
     return out
 
 
-def validation_nme(model_path: Path, data: Path, max_val: int, batch_statistics: bool) -> tuple[float, float]:
-    """(68-point 2-D NME, dense 520-point 3-D NME), both %, of a .keras model on the first ``max_val``
+def validation_nme(model: keras.Model, data: Path, max_val: int, batch_statistics: bool) -> tuple[float, float]:
+    """(68-point 2-D NME, dense 520-point 3-D NME), both %, of a landmark model on the first ``max_val``
     validation rows' central crops; with ``batch_statistics`` BatchNorm uses each batch's own
     statistics (batches of 64), else its moving averages."""
-    import keras
-
     from train.evaluation.evaluate import dense_nme
     from train.evaluation.metrics import nme_per_image
     from train.learning.augment import MARGIN
     from train.learning.dataset import VAL_SPLIT, load_dataset
 
     samples = load_dataset(data, VAL_SPLIT, max_val)
-    model = keras.models.load_model(model_path, compile=False)
     crops = samples.images[:, MARGIN:MARGIN + MODEL_INPUT, MARGIN:MARGIN + MODEL_INPUT].astype(np.float32)
     pred = np.concatenate([np.asarray(model(crops[i:i + BATCH], training=batch_statistics))
                            for i in range(0, len(crops), BATCH)]).reshape(-1, N_POINTS, 3).astype(np.float64)
@@ -93,13 +94,9 @@ def validation_nme(model_path: Path, data: Path, max_val: int, batch_statistics:
     return nme68, float(dense_nme(pred, label).mean())
 
 
-def aflw_dev_scores(model_path: Path) -> dict[str, object]:
-    """The aflw_dev row (``train.evaluation.evaluate.row_aflw_dev``) of a .keras model in inference mode."""
-    import keras
-
+def aflw_dev_scores(model: keras.Model) -> dict[str, object]:
+    """The aflw_dev row (``train.evaluation.evaluate.row_aflw_dev``) of a landmark model in inference mode."""
     from train.evaluation.evaluate import load_aflw_dev, row_aflw_dev
-
-    model = keras.models.load_model(model_path, compile=False)
 
     def predict(crop: np.ndarray) -> np.ndarray:
         return to_crop_points(np.asarray(model(crop[None].astype(np.float32), training=False))[0])
@@ -131,16 +128,19 @@ def main(argv: list[str] | None = None) -> None:
     budget = (f"{args.max_train} training rows × {args.epochs} epochs {start}, batch 64, AdamW peak lr "
               f"{args.lr}, warm-up {args.warmup_epochs} epochs, {args.max_val} validation rows"
               + (f", common flags {' '.join(args.common)}" if args.common else ""))
+    import keras  # here, not at the top: --help and the spawned runs need no TensorFlow in this process
+
     table = {}
     for variant in args.variants:
         out = run_one(variant, args)
         with (out / "log.csv").open() as f:
             rows = list(csv.DictReader(f))
-        nme68, nme520 = validation_nme(out / "last.keras", args.data, args.max_val, args.init is None)
+        model = keras.models.load_model(out / "last.keras", compile=False)
+        nme68, nme520 = validation_nme(model, args.data, args.max_val, args.init is None)
         table[variant] = {"flags": VARIANTS[variant],
                           "logged_val_nme68_by_epoch": [float(r["val_nme68"]) for r in rows],
                           "logged_train_nme68_by_epoch": [float(r["nme68"]) for r in rows],
-                          "val_nme68": nme68, "val_nme520": nme520, "aflw_dev": aflw_dev_scores(out / "last.keras")}
+                          "val_nme68": nme68, "val_nme520": nme520, "aflw_dev": aflw_dev_scores(model)}
     stats = "batch statistics" if args.init is None else "inference mode"
     print(f"Ablation ({budget}); validation with {stats}; aflw_dev: AFLW 21 points / (roi side / √2), "
           "|yaw| bins [0,30] / (30,60] / >60")
