@@ -6,7 +6,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from train.learning.losses import hybrid_loss, mse_loss, nme68, wing, wing_loss  # noqa: E402
+from train.learning.losses import distillation, hybrid_loss, mse_loss, nme68, wing, wing_loss  # noqa: E402
 
 
 def _pair(errors_px: list[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -54,3 +54,24 @@ def test_nme68_by_hand() -> None:
     moved[68:] += 50.0  # the other 452 points do not count
     value = nme68(points.reshape(1, -1) / 120.0, moved.reshape(1, -1) / 120.0)
     assert float(value[0]) == pytest.approx(100.0 * 5.0 / 30.0, rel=1e-4)
+
+
+def test_distillation_mixes_the_label_and_teacher_losses_by_lambda() -> None:
+    # labels 0.5 everywhere; the teacher 2 px off on coordinate 0; the prediction 1 px off on
+    # coordinate 1. MSE vs labels: 1 / 1560 px²; vs teacher: (4 + 1) / 1560 px².
+    labels = np.full((1, 1560), 0.5, np.float32)
+    teacher = labels.copy()
+    teacher[0, 0] += 2.0 / 120.0
+    pred = labels.copy()
+    pred[0, 1] += 1.0 / 120.0
+    targets = np.concatenate([labels, teacher], axis=1)
+    assert float(distillation(mse_loss, 0.25)(targets, pred)[0]) == pytest.approx((0.75 * 1.0 + 0.25 * 5.0) / 1560, rel=1e-5)
+    assert float(distillation(mse_loss, 0.0)(targets, pred)[0]) == pytest.approx(1.0 / 1560, rel=1e-5)
+    # the metric reads the labels only: the teacher's 2-px offset does not count
+    landmarks = np.zeros((520, 3), np.float32)
+    landmarks[:68, 0] = np.linspace(30.0, 90.0, 68)
+    landmarks[:68, 1] = np.linspace(50.0, 65.0, 68)
+    flat = landmarks.reshape(1, -1) / 120.0
+    assert float(nme68(np.concatenate([flat, flat + 0.1], axis=1), flat)[0]) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="teacher_weight"):
+        distillation(mse_loss, 1.5)

@@ -51,3 +51,17 @@ def test_linear_head_then_shape_prior_from_its_weights(tiny_dataset: Path, tmp_p
     rebuilt = load_float_model(tmp_path / "prior" / "last.keras")
     x = np.random.default_rng(0).uniform(0, 255, (2, 120, 120, 3)).astype(np.float32)
     np.testing.assert_allclose(rebuilt(x, training=False), model(x, training=False), atol=1e-5)
+
+
+def test_lite_student_distilled_from_a_teacher(tiny_dataset: Path, tmp_path: Path) -> None:
+    _run(tiny_dataset, tmp_path / "teacher")
+    rows = _run(tiny_dataset, tmp_path / "lite", "--width", "lite", "--teacher", str(tmp_path / "teacher" / "last.keras"),
+                "--teacher-weight", "0.5")
+    assert np.isfinite(float(rows[0]["val_nme68"])) and np.isfinite(float(rows[0]["val_loss"]))
+    student = keras.models.load_model(tmp_path / "lite" / "last.keras", compile=False)
+    assert student.output_shape == (None, 1560)  # the checkpoint is the student alone
+    # α 0.5 halves the stem convolution's 32 channels; the export rebuilds the same width
+    assert student.get_layer("mobilenetv2_0.50_120").get_layer("Conv1").filters == 16
+    rebuilt = load_float_model(tmp_path / "lite" / "last.keras")
+    x = np.random.default_rng(1).uniform(0, 255, (2, 120, 120, 3)).astype(np.float32)
+    np.testing.assert_allclose(rebuilt(x, training=False), student(x, training=False), atol=1e-5)

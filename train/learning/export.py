@@ -42,7 +42,7 @@ from denseface.landmark_model import LandmarkModel
 from train.evaluation.macs import count_macs
 from train.learning.augment import MARGIN
 from train.learning.dataset import TRAIN_SPLIT, VAL_SPLIT, load_dataset
-from train.learning.model import build_model, transfer_weights
+from train.learning.model import build_model, transfer_weights, width_multiplier
 
 CALIBRATION_CROPS = 500  # training crops for the int8 activation ranges
 CHECK_CROPS = 200  # validation crops for the int8 vs float32 comparison
@@ -52,10 +52,10 @@ INT8_NAME = "denseface_int8.tflite"
 
 def load_float_model(path: str | Path) -> keras.Model:
     """The model saved at ``path`` (.keras), rebuilt in float32 (training may use mixed precision) with
-    the linear head (a shape prior folded into it, see ``transfer_weights``)."""
+    its width and the linear head (a shape prior folded into it, see ``transfer_weights``)."""
     trained = keras.models.load_model(path, compile=False)
     keras.mixed_precision.set_global_policy("float32")
-    model = build_model()
+    model = build_model(alpha=width_multiplier(trained))
     transfer_weights(trained, model)  # a shape-prior head is folded into the one dense layer
     return model
 

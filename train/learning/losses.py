@@ -17,8 +17,14 @@ stated in pixels of the 120-pixel crop, the scale at which Wing loss's published
   the batch mean (the weight held constant for the gradient), so a sample twice as far off counts
   twice as much — the large-pose failures instead of the many faces already fitted.
 
+* Distillation (the lite model, issue 14): ``y_true`` is (B, 3120), the labels followed by a teacher
+  model's outputs on the same augmented crop; the loss is ``(1 − λ) · loss(labels) + λ · loss(teacher)``
+  (:func:`distillation`). The teacher's outputs are smooth targets the student can actually reach,
+  where the labels hold detail a network of a third of the teacher's cost cannot fit.
+
 All losses are means over the 1560 coordinates and the batch. ``nme68`` is the validation metric:
-the 3DDFA-protocol NME (``train.evaluation.metrics``) of the first 68 points in 2-D, in %.
+the 3DDFA-protocol NME (``train.evaluation.metrics``) of the first 68 points in 2-D, in %, against
+the labels (the first 1560 columns of ``y_true``, so it also reads distillation targets).
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from typing import Callable
 import tensorflow as tf
 
 from denseface.crop import MODEL_INPUT
+from denseface.decode import OUTPUT_SIZE
 from denseface.topology import N_POINTS
 
 WING_OMEGA = 10.0  # crop pixels
@@ -79,10 +86,25 @@ LOSSES: dict[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = {
 }
 
 
+def distillation(loss: Callable[[tf.Tensor, tf.Tensor], tf.Tensor],
+                 teacher_weight: float) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
+    """``loss`` on (B, 3120) targets = labels ‖ teacher outputs: (B,) ``(1 − λ) · loss(labels, pred) +
+    λ · loss(teacher, pred)`` with λ = ``teacher_weight`` in [0, 1]."""
+    if not 0.0 <= teacher_weight <= 1.0:
+        raise ValueError(f"teacher_weight must lie in [0, 1], got {teacher_weight}")
+
+    def distilled(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        labels, teacher = y_true[:, :OUTPUT_SIZE], y_true[:, OUTPUT_SIZE:]
+        return (1.0 - teacher_weight) * loss(labels, y_pred) + teacher_weight * loss(teacher, y_pred)
+
+    distilled.__name__ = f"{loss.__name__}_distilled"
+    return distilled
+
+
 def nme68(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     """(B,) NME in % of the 68 landmarks in 2-D: mean point-to-point distance divided by √(w·h) of the
     label's 68-point box (the 3DDFA protocol of ``train.evaluation.metrics``; units cancel)."""
-    true = tf.reshape(tf.cast(y_true, tf.float32), (-1, N_POINTS, 3))[:, :N_LANDMARKS, :2]
+    true = tf.reshape(tf.cast(y_true[:, :OUTPUT_SIZE], tf.float32), (-1, N_POINTS, 3))[:, :N_LANDMARKS, :2]
     pred = tf.reshape(tf.cast(y_pred, tf.float32), (-1, N_POINTS, 3))[:, :N_LANDMARKS, :2]
     size = tf.reduce_max(true, axis=1) - tf.reduce_min(true, axis=1)  # (B, 2) box width, height
     norm = tf.sqrt(size[:, 0] * size[:, 1])

@@ -1,4 +1,4 @@
-"""The landmark network: MobileNetV2 (α = 1.0) → global average pooling → Dense(1560).
+"""The landmark network: MobileNetV2 (α = 1.0, "full"; α = 0.5, "lite") → global average pooling → Dense(1560).
 
 With a shape prior (``pca``), the head is Dense(K) coefficients → a fixed Dense(1560) holding the
 mean and K principal directions of the training targets: the outputs can only be faces the training
@@ -17,7 +17,11 @@ import numpy as np
 from denseface.crop import MODEL_INPUT
 from denseface.decode import OUTPUT_SIZE
 
-WIDTH_MULTIPLIER = 1.0  # MobileNetV2's α
+# MobileNetV2's α by model name. Both take the 120-pixel crop (one crop contract): full = the paper's
+# network, 95.1 M MACs; lite = 31.6 M MACs (under MediaPipe's 35.0 M), 2.70 M parameters of which the
+# 1280 × 1560 output layer holds 2.0 M (Keras keeps the last convolution at 1280 channels for α < 1).
+WIDTHS: dict[str, float] = {"full": 1.0, "lite": 0.5}
+WIDTH_MULTIPLIER = WIDTHS["full"]
 # Keras' MobileNetV2 uses BatchNormalization momentum 0.999: after the ~2,000 steps of a short CPU run
 # its moving statistics still carry the initial values, and the model in inference mode is off (run
 # r1, epoch 2: validation NME 26.7 % with them, 4.86 % with the statistics recomputed). 0.99 forgets
@@ -89,3 +93,10 @@ def transfer_weights(source: keras.Model, target: keras.Model) -> None:
         kernel, bias = source.get_layer("shape_coefficients").get_weights()  # (1280, K), (K,)
         basis, mean = source.get_layer("points").get_weights()
         target.get_layer("points").set_weights([kernel @ basis, bias @ basis + mean])
+
+
+def width_multiplier(model: keras.Model) -> float:
+    """MobileNetV2's α of a model from :func:`build_model`, read from its backbone's name (Keras names
+    it ``mobilenetv2_{α:.2f}_{input size}``; the layer shapes alone cannot tell α 0.35 from 0.5)."""
+    backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    return float(backbone.name.split("_")[1])

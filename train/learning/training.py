@@ -4,6 +4,7 @@ CLI::
 
     python -m train.learning.training --data DATASET_DIR --out RUN_DIR [--epochs N] [--batch 64] [--lr 1e-3]
         [--loss hybrid|wing|mse] [--max-train N] [--no-mixed-precision] [--resume]
+        [--width lite --teacher RUN/last.keras --teacher-weight 0.5]
 
 Reads every DATASET_DIR/shards/shard_*.npz into memory (uint8 images), trains on ``split == 0`` and
 validates on ``split == 1`` (AFLW2000 is never used). Each epoch writes to RUN_DIR: ``backup/`` (model,
@@ -13,7 +14,9 @@ training images/s per epoch) and ``curves.png``. ``config.json`` records the com
 
 Data pipeline (``train.learning.dataset``): shuffled indices → batches gathered from the in-memory
 arrays → ``train.learning.augment`` (training) or the central 120-pixel crop (validation), in
-parallel, prefetched.
+parallel, prefetched. With ``--teacher`` (distillation, for the lite model) the teacher's outputs on
+each augmented batch are appended to its targets in the pipeline and the loss is
+``train.learning.losses.distillation``; the checkpoints hold the student alone.
 """
 from __future__ import annotations
 
@@ -30,8 +33,8 @@ import tensorflow as tf
 from train.evaluation.plots import draw_training_curves
 from train.learning.augment import AugmentConfig
 from train.learning.dataset import TRAIN_SPLIT, VAL_SPLIT, load_dataset, make_pipeline, mean_target
-from train.learning.losses import LOSSES, nme68
-from train.learning.model import build_model, transfer_weights
+from train.learning.losses import LOSSES, distillation, nme68
+from train.learning.model import WIDTHS, build_model, transfer_weights
 
 EPOCHS = 60
 BATCH = 64
@@ -39,6 +42,7 @@ LEARNING_RATE = 1e-3  # peak, after warm-up
 WARMUP_EPOCHS = 1.0  # linear warm-up from 0, then cosine decay to 0 at the last step
 WEIGHT_DECAY = 1e-2  # AdamW's decoupled decay (× learning rate per step); not on biases or BatchNorm
 LOSS = "hybrid"
+TEACHER_WEIGHT = 0.5  # λ of the distillation loss: labels and teacher count alike
 PCA_BATCHES = 100  # augmented training batches (6,400 targets) the shape prior's directions come from
 
 
@@ -52,6 +56,16 @@ def target_pca(ds: tf.data.Dataset, components: int, batches: int = PCA_BATCHES)
     held = float((singular[:components] ** 2).sum() / (singular ** 2).sum())
     print(f"shape prior: {components} principal directions hold {100 * held:.4f} % of the target variance", flush=True)
     return mean.astype(np.float32), directions[:components].astype(np.float32)
+
+
+def with_teacher(ds: tf.data.Dataset, teacher: keras.Model) -> tf.data.Dataset:
+    """``ds``'s batches with targets (B, 3120) = labels ‖ ``teacher``'s outputs (inference mode) on the
+    same (augmented) inputs."""
+    def append(images: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        taught = tf.cast(teacher(images, training=False), tf.float32)
+        return images, tf.concat([targets, taught], axis=-1)
+
+    return ds.map(append).prefetch(tf.data.AUTOTUNE)
 
 
 class Throughput(keras.callbacks.Callback):
@@ -129,15 +143,22 @@ def train_model(args: argparse.Namespace) -> keras.callbacks.History:
     optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=WEIGHT_DECAY)
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
 
+    alpha = WIDTHS[args.width]
     if args.pca_components:
         mean, directions = target_pca(train_ds, args.pca_components)
-        model = build_model(mean, pca=directions)
+        model = build_model(mean, alpha=alpha, pca=directions)
     else:
-        model = build_model(mean_target(train_samples))
+        model = build_model(mean_target(train_samples), alpha=alpha)
     if args.init is not None:  # start from another run's weights (a BackupAndRestore resume overrides them)
         transfer_weights(keras.models.load_model(args.init, compile=False), model)
+    loss = LOSSES[args.loss]
+    if args.teacher is not None:
+        teacher = keras.models.load_model(args.teacher, compile=False)
+        teacher.trainable = False
+        train_ds, val_ds = with_teacher(train_ds, teacher), with_teacher(val_ds, teacher)
+        loss = distillation(loss, args.teacher_weight)
     # XLA (jit_compile) measured 5× slower than the plain graph on this CPU
-    model.compile(optimizer=optimizer, loss=LOSSES[args.loss], metrics=[nme68], jit_compile=False)
+    model.compile(optimizer=optimizer, loss=loss, metrics=[nme68], jit_compile=False)
 
     log = out / "log.csv"
     best = best_logged(log, "val_nme68")
@@ -185,6 +206,13 @@ def main(argv: list[str] | None = None) -> None:
                              "number of steps)")
     parser.add_argument("--pca-components", type=int, default=0,
                         help="a shape-prior head of this many principal directions of the targets (0: linear head)")
+    parser.add_argument("--width", choices=sorted(WIDTHS), default="full",
+                        help="the network: full = MobileNetV2 α 1.0 (the paper's), lite = α 0.5")
+    parser.add_argument("--teacher", type=Path, default=None,
+                        help="distil from this .keras model: its outputs on every augmented crop are "
+                             "targets beside the labels")
+    parser.add_argument("--teacher-weight", type=float, default=TEACHER_WEIGHT,
+                        help="λ: loss = (1 − λ)·loss(labels) + λ·loss(teacher outputs)")
     parser.add_argument("--init", type=Path, default=None,
                         help="a .keras model whose weights start this run (e.g. an earlier run's last.keras)")
     parser.add_argument("--resume", action="store_true",
