@@ -128,3 +128,27 @@ def test_arm_check_passes_against_itself(synthetic_int8, tmp_path):
     check.run(tmp_path / "inputs.npz", synthetic_int8, tmp_path / "a.npz")
     assert check.compare(tmp_path / "a.npz", tmp_path / "a.npz", 1e-3, tmp_path)
     assert json.loads((tmp_path / "arm_check.json").read_text())["pass"] is True
+
+
+def test_detector_iou_of_hand_made_boxes():
+    from benchmarks.detector import iou
+
+    a = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10]], float)
+    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], float)
+    np.testing.assert_allclose(iou(a, b), [1.0, 50 / 150, 0.0])
+
+
+@pytest.mark.usefixtures("shared_data")  # a standard AFLW2000-3D crop
+def test_detector_grid_finds_each_tiles_face_in_its_own_tile():
+    from benchmarks.detector import grid_detections
+    from denseface.detect import DetectorOptions, FaceDetector
+    from train.data import AFLW2000
+    from train.evaluation.evaluate import read_rgb
+
+    crop = read_rgb(AFLW2000 / "crops" / "image00002.jpg")  # 120×120, a near-frontal face
+    boxes = grid_detections(FaceDetector(DetectorOptions(kind="short")), [crop] * 5, grid=2)
+    assert np.isnan(boxes[4]).all()  # the fifth crop fills no 2×2 grid
+    # the same face in every tile: the boxes differ by the tiles' offset of 120 px, give or take the few
+    # pixels by which the detector's box moves with the face's place on its anchor grid (3 px here)
+    np.testing.assert_allclose(boxes[1] - boxes[0], [120, 0, 120, 0], atol=6.0)
+    np.testing.assert_allclose(boxes[3] - boxes[0], [120, 120, 120, 120], atol=6.0)

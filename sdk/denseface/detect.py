@@ -1,4 +1,5 @@
-"""BlazeFace face detection (MediaPipe's short- and full-range models) decoded by DenseFace's own code.
+"""BlazeFace face detection (MediaPipe's short- and full-range models, and the short-range one quantized to
+int8) decoded by DenseFace's own code.
 
 Coordinate convention used throughout DenseFace: frame pixel coordinates in OpenCV's convention,
 x to the right and y down, (0, 0) being the centre of the top-left pixel. The models themselves work
@@ -8,14 +9,17 @@ conversion happens in :class:`Letterbox`.
 The SSD post-processing (anchors, box decoding, weighted NMS: MediaPipe's calculators) is in
 ``denseface.ssd``; frames are checked by ``denseface.checks.check_frame``.
 
-Both models ship inside the package (``models/blazeface/``, Apache-2.0, with MediaPipe's LICENSE and
+The models ship inside the package (``models/blazeface/``, Apache-2.0, with MediaPipe's LICENSE and
 a NOTICE saying where they come from), so detection works offline from the first run.
+
+Thread-safety: a :class:`FaceDetector` owns an interpreter and reuses its input buffers from frame to
+frame; use one per thread (``DenseFace`` serialises its calls with a lock).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -34,6 +38,12 @@ centre, right ear tragion, left ear tragion. In an unmirrored photo the subject'
 at the smaller x."""
 
 SCORE_CLIP = 100.0  # logits are clipped to ±this before the sigmoid (MediaPipe's score_clipping_thresh)
+
+SHRINK_INTERPOLATION = cv2.INTER_AREA
+"""cv2.resize interpolation of :meth:`Letterbox.apply` when it shrinks the frame (enlarging is always
+INTER_LINEAR). INTER_AREA costs 0.2 ms on a 640×480 frame against 0.02 ms for INTER_LINEAR, but the
+aliasing of INTER_LINEAR loses faces: 27 missed instead of 16 end to end on AFLW2000-3D's 450×450
+originals (``python -m benchmarks.detector``)."""
 
 
 @dataclass(frozen=True)
@@ -63,15 +73,17 @@ DETECTOR_SPECS: dict[str, DetectorSpec] = {
     "full": DetectorSpec("face_detection_full_range_sparse.tflite", input_size=192, strides=(4,),
                          anchors_per_layer=1, box_scale=192.0),
 }
+# The short-range model quantized to int8 by train.detector.quantize: the same network, so the same decoding.
+DETECTOR_SPECS["short_int8"] = replace(DETECTOR_SPECS["short"], model_file="face_detection_short_range_int8.tflite")
 
-BUNDLED_DETECTORS = "models/blazeface"  # inside the denseface package: both models, LICENSE, NOTICE
+BUNDLED_DETECTORS = "models/blazeface"  # inside the denseface package: the models, LICENSE, NOTICE
 
 
 def detector_path(kind: str, path: str | Path | None = None) -> Path:
     """Path of the BlazeFace model of ``kind``: ``path`` if given, else the copy bundled with the package.
 
     Args:
-        kind: "short" (128x128 input) or "full" (192x192 input), a key of :data:`DETECTOR_SPECS`.
+        kind: "short_int8", "short" (128x128 input) or "full" (192x192 input), a key of :data:`DETECTOR_SPECS`.
         path: an explicit .tflite file to use instead of the bundled one.
 
     Raises:
@@ -100,14 +112,16 @@ class DetectorOptions:
     """Options of :class:`FaceDetector`.
 
     Attributes:
-        kind: "short" (faces within ~2 m, 128x128 model) or "full" (192x192 sparse model).
+        kind: "short_int8" (faces within ~2 m, 128x128 model, int8: 0.53 ms against 0.70 ms for "short"
+            on one x86 core, with the same end-to-end accuracy on AFLW2000-3D; benchmarks/README.md),
+            "short" (the same model in float) or "full" (192x192 sparse model, float).
         min_score: minimum detection score in (0, 1).
         max_faces: most detections returned (>= 1).
         num_threads: CPU threads for the model (>= 1).
         model_path: an explicit .tflite file instead of the bundled one.
     """
 
-    kind: str = "short"
+    kind: str = "short_int8"
     min_score: float = 0.5
     max_faces: int = 10
     num_threads: int = 1
@@ -162,14 +176,25 @@ class Letterbox:
             input_size=input_size,
         )
 
-    def apply(self, frame: np.ndarray) -> np.ndarray:
-        """(H, W, 3) uint8 frame -> (input_size, input_size, 3) uint8, black padding."""
+    def apply(self, frame: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """(H, W, 3) uint8 frame -> (input_size, input_size, 3) uint8, black padding.
+
+        Args:
+            frame: the frame this letterbox was fitted to.
+            out: an (input_size, input_size, 3) uint8 array to fill and return instead of a new one
+                (a detector reuses one per frame).
+        """
         height, width = frame.shape[:2]
-        new_size = (round(width * self.scale_x), round(height * self.scale_y))
-        shrinking = new_size[0] < width
-        resized = cv2.resize(frame, new_size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-        canvas = np.zeros((self.input_size, self.input_size, 3), dtype=np.uint8)
-        canvas[self.pad_y : self.pad_y + new_size[1], self.pad_x : self.pad_x + new_size[0]] = resized
+        new_width, new_height = round(width * self.scale_x), round(height * self.scale_y)
+        interpolation = SHRINK_INTERPOLATION if new_width < width else cv2.INTER_LINEAR
+        resized = cv2.resize(frame, (new_width, new_height), interpolation=interpolation)
+        canvas = np.empty((self.input_size, self.input_size, 3), np.uint8) if out is None else out
+        # only the padding is cleared: a reused canvas may hold another frame's pixels there
+        canvas[: self.pad_y] = 0
+        canvas[self.pad_y + new_height :] = 0
+        canvas[:, : self.pad_x] = 0
+        canvas[:, self.pad_x + new_width :] = 0
+        canvas[self.pad_y : self.pad_y + new_height, self.pad_x : self.pad_x + new_width] = resized
         return canvas
 
     def normalised_to_frame(self, points: np.ndarray) -> np.ndarray:
@@ -183,7 +208,8 @@ class Letterbox:
 class FaceDetector:
     """Detect faces with a MediaPipe BlazeFace model.
 
-    Not thread-safe (it owns one TFLite interpreter): use one FaceDetector per thread.
+    Not thread-safe (it owns one TFLite interpreter and reuses its input buffers): use one FaceDetector
+    per thread.
     """
 
     def __init__(self, options: DetectorOptions = DetectorOptions()) -> None:
@@ -205,6 +231,9 @@ class FaceDetector:
         if self._model.input_shape != (1, size, size, 3):
             raise ValueError(f"{path.name} has input shape {self._model.input_shape}; expected (1, {size}, {size}, 3)")
         self._anchors = ssd_anchors(size, self._spec.strides, self._spec.anchors_per_layer)
+        # the letterboxed frame and the model input, reused from frame to frame (input_tensor)
+        self._canvas = np.zeros((size, size, 3), np.uint8)
+        self._tensor = np.zeros((1, size, size, 3), np.float32)
         count = self._anchors.shape[0]
         expected = [(1, count, 1), (1, count, 4 + 2 * NUM_KEYPOINTS)]
         if sorted(self._model.output_shapes) != expected:
@@ -213,13 +242,24 @@ class FaceDetector:
                 f"{expected} ({count} anchors)"
             )
 
+    def input_tensor(self, frame: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+        """The model input for an (H, W, 3) uint8 RGB frame and the letterbox that made it.
+
+        Returns:
+            (1, S, S, 3) float32 in [-1, 1] (pixel / 127.5 - 1), S = the model's input side: this
+            detector's own buffer, overwritten by the next call; and the frame's :class:`Letterbox`.
+        """
+        frame = check_frame(frame)
+        letterbox = Letterbox.fit(frame.shape[0], frame.shape[1], self._spec.input_size)
+        letterbox.apply(frame, out=self._canvas)
+        np.divide(self._canvas, np.float32(127.5), out=self._tensor[0])
+        self._tensor -= np.float32(1.0)
+        return self._tensor, letterbox
+
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """Detect faces in an (H, W, 3) uint8 RGB frame; returns detections by descending score."""
-        frame = check_frame(frame)
-        size = self._spec.input_size
-        letterbox = Letterbox.fit(frame.shape[0], frame.shape[1], size)
-        tensor = letterbox.apply(frame).astype(np.float32) / 127.5 - 1.0
-        outputs = self._model.run(tensor[None])
+        tensor, letterbox = self.input_tensor(frame)
+        outputs = self._model.run(tensor)
         regressors = next(o for o in outputs if o.shape[-1] != 1).reshape(-1, 4 + 2 * NUM_KEYPOINTS)
         logits = next(o for o in outputs if o.shape[-1] == 1).reshape(-1)
         clipped = np.clip(logits.astype(np.float64), -SCORE_CLIP, SCORE_CLIP)

@@ -34,21 +34,19 @@ def ssd_anchors(input_size: int, strides: Sequence[int], anchors_per_layer: int,
     """
     if input_size < 1 or anchors_per_layer < 1 or not strides or min(strides) < 1:
         raise ValueError("input_size, anchors_per_layer and every stride must be >= 1")
-    rows = []
+    maps = []
     layer = 0
     while layer < len(strides):
-        stride = strides[layer]
         group_end = layer
-        while group_end < len(strides) and strides[group_end] == stride:
+        while group_end < len(strides) and strides[group_end] == strides[layer]:
             group_end += 1
-        per_cell = anchors_per_layer * (group_end - layer)
-        cells = int(np.ceil(input_size / stride))
-        for y in range(cells):
-            for x in range(cells):
-                centre = ((x + offset) / cells, (y + offset) / cells, 1.0, 1.0)
-                rows.extend([centre] * per_cell)
+        cells = int(np.ceil(input_size / strides[layer]))
+        y, x = np.mgrid[0:cells, 0:cells]  # row-major cells
+        centres = np.stack([(x.ravel() + offset) / cells, (y.ravel() + offset) / cells], axis=1)
+        maps.append(np.repeat(centres, anchors_per_layer * (group_end - layer), axis=0))
         layer = group_end
-    return np.asarray(rows, dtype=np.float32)
+    centres = np.concatenate(maps)
+    return np.concatenate([centres, np.ones_like(centres)], axis=1).astype(np.float32)
 
 
 def decode_boxes(raw: np.ndarray, anchors: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
