@@ -12,9 +12,21 @@ Stages (each resumable; rerun the same command after a kill and finished work is
    ``--views`` views: view 0 is the photo itself with its fitted labels; the others rotate the fitted
    head to a new absolute pose (|yaw| stratified over 0–90° so the set's yaw histogram is flat, pitch
    up to ±40°, roll ±25°) and sometimes change its expression (both eyes closed, one eye closed, jaw
-   open, smile), re-rendered from the photo's texture (``train.labels.profiling``). The labels are the 520
-   topology points of the new mesh, so they are exact for the rendered image.
-3. OUT/index.json: counts, rejections by reason, the yaw histogram, the build time.
+   open, smile), re-rendered from the photo's texture. ``--profiling face`` (the default, the shipped
+   dataset) pastes the turned head over the photo with the head's footprint filled in
+   (``train.labels.profiling``); ``--profiling whole`` turns the photo around the head with it, hair,
+   ears and background included (``train.labels.whole_image``, 300W-LP style); a seed gives the same
+   views and labels in both. The labels are the 520 topology points of the new mesh, so they are exact
+   for the rendered image.
+3. OUT/index.json: counts, rejections by reason, the yaw histogram, the profiling mode, the build time.
+
+A reduced build that reuses another build's teacher stage (copy its teacher.npz into OUT first)::
+
+    python -m train.labels.build_dataset --out ~/.cache/denseface/dataset_whole --profiling whole --limit 3800
+
+The contact sheet of the two modes (docs/whole_image_profiling.jpg)::
+
+    python -m train.labels.build_dataset --samples docs/whole_image_profiling.jpg
 
 Each sample: a 128×128 uint8 RGB crop whose central 120×120 is 3DDFA's crop of the sample's 68 points
 (their square box ×√2), and its 520 points in that crop's pixels (x right, y down, pixel centres at
@@ -40,7 +52,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from multiprocessing import Pool
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import cv2
 import numpy as np
@@ -49,12 +61,18 @@ from denseface.crop import LANDMARK_BOX_SCALE, MODEL_INPUT, landmark_square, squ
 from train.data import CACHE, LFW, require
 
 if TYPE_CHECKING:
+    from train.labels.fit import FitResult
     from train.labels.tddfa import TDDFA
 
 CROP = 128  # stored crop side; its central MODEL_INPUT pixels are the model's framing
 VIEWS = 9  # samples per source photo (view 0 = the photo itself): ~7,000 kept photos → ≥ 60,000 samples
 MAX_YAW, MAX_PITCH, MAX_ROLL = 90.0, 40.0, 25.0  # degrees, absolute pose of rendered views
 VAL_PERCENT, TEST_PERCENT = 4, 4  # identities (by crc32 of the LFW name) held out per split
+# Profiling modes of the rendered views: "face" pastes the turned head over the photo with the head's
+# footprint filled in (train.labels.profiling), "whole" turns the photo around the head with it, as
+# 300W-LP was made (train.labels.whole_image).
+PROFILING = ("face", "whole")
+SHEET_YAWS = (30.0, 60.0, 80.0, 90.0)  # degrees, the columns of --samples' contact sheet
 
 # Expression edits of rendered views: (flag bit, probability per view).
 FLAG_EYES_CLOSED, FLAG_WINK, FLAG_JAW_OPEN, FLAG_SMILE = 1, 2, 4, 8
@@ -132,36 +150,97 @@ def tddfa() -> "TDDFA":
     return TDDFA(num_threads=1)
 
 
-def render_source(image: np.ndarray, points468: np.ndarray, views: int, seed: int) -> tuple[list[dict], str | None]:
-    """All samples of one photo, or ([], reason) when its fit is rejected."""
+def profiler(mode: str) -> tuple[Callable, Callable]:
+    """(prepare, render) of a profiling mode (``PROFILING``), called as prepare(image, verts, rng=rng)
+    once per photo and render(prepared, verts_new, out_shape, affine) per view."""
+    if mode == "face":
+        from train.labels.profiling import prepare_source, render_prepared
+
+        return prepare_source, render_prepared
+    if mode == "whole":
+        from train.labels.whole_image import prepare_whole, render_whole
+
+        return prepare_whole, render_whole
+    raise ValueError(f"unknown profiling mode {mode!r}; use one of {', '.join(PROFILING)}")
+
+
+def fit_source(image: np.ndarray, points468: np.ndarray) -> tuple["FitResult", str | None]:
+    """The fused ICT fit of one photo and why it is rejected (None: kept)."""
     from train.labels.fit import fit_face
     from train.labels.fuse import fused_fit, label_verdict
-    from train.labels.ict import load_ict, topology_points
-    from train.labels.profiling import pose_change, prepare_source, render_prepared, rotate_head
 
     first = fit_face(points468)
     fit, _ = fused_fit(image, points468, tddfa(), first=first)
-    reason = label_verdict(first, fit, points468)
+    return fit, label_verdict(first, fit, points468)
+
+
+def view_vertices(fit: "FitResult", view: View, rng: np.random.Generator) -> np.ndarray:
+    """(11248, 3) float64 image-frame head of a rendered view: the fitted identity with ``view``'s
+    expression edits, turned from the fitted pose to ``view``'s about the face centre."""
+    from train.labels.ict import load_ict
+    from train.labels.profiling import pose_change, rotate_head
+
+    shape = load_ict().shape(fit.alpha, edited_beta(fit.beta, view.flags, rng))
+    verts = fit.scale * (shape @ fit.rotation.T) * np.array([1.0, -1.0, 1.0]) + fit.translation
+    return rotate_head(verts, pose_change(fit.rotation, view.yaw, view.pitch, view.roll))
+
+
+def render_source(
+    image: np.ndarray, points468: np.ndarray, views: int, seed: int, profiling: str = "face"
+) -> tuple[list[dict], str | None]:
+    """All samples of one photo, or ([], reason) when its fit is rejected; ``profiling`` is the mode
+    of the rendered views (``PROFILING``): the same seed gives the same views and labels in each."""
+    from train.labels.ict import topology_points
+
+    fit, reason = fit_source(image, points468)
     if reason is not None:
         return [], reason
     rng = np.random.default_rng(seed)
-    model = load_ict()
-    source = prepare_source(image, fit.vertices, rng=rng)
-    flip_y = np.array([1.0, -1.0, 1.0])
+    prepare, render = profiler(profiling)
+    source = prepare(image, fit.vertices, rng=rng)
     samples = []
     for k, view in enumerate(plan_views(rng, views, (fit.yaw, fit.pitch, fit.roll))):
-        if k == 0:
-            verts = fit.vertices.astype(np.float64)
-        else:
-            shape = model.shape(fit.alpha, edited_beta(fit.beta, view.flags, rng))
-            verts = fit.scale * (shape @ fit.rotation.T) * flip_y + fit.translation
-            verts = rotate_head(verts, pose_change(fit.rotation, view.yaw, view.pitch, view.roll))
+        verts = fit.vertices.astype(np.float64) if k == 0 else view_vertices(fit, view, rng)
         affine, crop_points = sample_crop(topology_points(verts))
-        crop = image_crop(image, affine) if k == 0 else render_prepared(source, verts, (CROP, CROP), affine)
+        crop = image_crop(image, affine) if k == 0 else render(source, verts, (CROP, CROP), affine)
         samples.append({"images": crop, "points": crop_points.astype(np.float32), "yaw": view.yaw,
                         "pitch": view.pitch, "roll": view.roll, "view": k, "flags": view.flags,
                         "residual": fit.residual_norm})
     return samples, None
+
+
+def contact_sheet(
+    path: Path, teacher: np.lib.npyio.NpzFile, photos: int, yaws: tuple[float, ...] = SHEET_YAWS
+) -> None:
+    """Write a JPEG comparing the profiling modes: per row one accepted LFW photo (spread over the
+    teacher's list) as view 0, then its face-only and its whole-image renders at absolute ``yaws``
+    (degrees; the photo's own pitch and roll, no expression edit), each a stored 128 px crop."""
+    from train.labels.ict import topology_points
+
+    names, found = teacher["names"], np.flatnonzero(teacher["found"])
+    rows = []
+    for r in found[np.linspace(0, len(found) - 1, 4 * photos).astype(int)]:
+        image = cv2.cvtColor(cv2.imread(str(LFW / str(names[r])), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        fit, reason = fit_source(image, teacher["points468"][r])
+        if reason is not None:
+            continue
+        rng = np.random.default_rng(0)  # unused without expression edits
+        tiles = [image_crop(image, sample_crop(topology_points(fit.vertices))[0])]
+        for mode in PROFILING:
+            prepare, render = profiler(mode)
+            source = prepare(image, fit.vertices)
+            for yaw in yaws:
+                verts = view_vertices(fit, View(yaw, fit.pitch, fit.roll, flags=0), rng)
+                tiles.append(render(source, verts, (CROP, CROP), sample_crop(topology_points(verts))[0]))
+        rows.append(np.concatenate(tiles, axis=1))
+        if len(rows) == photos:
+            break
+    header = np.full((20, rows[0].shape[1], 3), 255, np.uint8)
+    titles = ["photo"] + [f"{mode} {yaw:g}" for mode in PROFILING for yaw in yaws]
+    for k, title in enumerate(titles):
+        cv2.putText(header, title, (k * CROP + 4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    sheet = np.concatenate([header] + rows, axis=0)
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
 
 
 def image_crop(image: np.ndarray, affine: np.ndarray) -> np.ndarray:
@@ -169,9 +248,9 @@ def image_crop(image: np.ndarray, affine: np.ndarray) -> np.ndarray:
     return cv2.warpAffine(image, affine, (CROP, CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
-def build_shard(task: tuple[Path, list[int], list[str], np.ndarray, int, int]) -> dict:
+def build_shard(task: tuple[Path, list[int], list[str], np.ndarray, int, int, str]) -> dict:
     """Render the sources of one shard and write it atomically; returns its counts."""
-    path, rows, names, points468, views, seed = task
+    path, rows, names, points468, views, seed, profiling = task
     cv2.setNumThreads(1)
     columns: dict[str, list] = {}
     counts: Counter = Counter()
@@ -181,7 +260,8 @@ def build_shard(task: tuple[Path, list[int], list[str], np.ndarray, int, int]) -
             counts["unreadable"] += 1
             continue
         try:
-            samples, reason = render_source(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), pts, views, seed + row)
+            samples, reason = render_source(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), pts, views, seed + row,
+                                            profiling)
         except (ValueError, np.linalg.LinAlgError) as err:  # a fit that fails numerically
             samples, reason = [], f"fit_error:{type(err).__name__}"
         if reason is not None:
@@ -209,7 +289,7 @@ def shard_counts(path: Path) -> dict:
         return json.loads(str(d["counts"]))
 
 
-def summarise(out: Path, teacher: dict, counts: Counter, seconds: float) -> dict:
+def summarise(out: Path, teacher: dict, counts: Counter, seconds: float, profiling: str) -> dict:
     """OUT/index.json: what was built, from the shards on disk."""
     yaws, splits, flags = [], Counter(), Counter()
     for shard in sorted((out / "shards").glob("shard_*.npz")):
@@ -225,6 +305,7 @@ def summarise(out: Path, teacher: dict, counts: Counter, seconds: float) -> dict
     hist, edges = np.histogram(yaw, bins=np.arange(0, 100, 10))
     index = {
         "samples": int(len(yaw)),
+        "profiling": profiling,
         "splits": {["train", "val", "test"][k]: int(v) for k, v in sorted(splits.items())},
         "teacher": teacher,
         "sources": dict(counts),
@@ -244,6 +325,13 @@ def main() -> None:
     parser.add_argument("--shard-size", type=int, default=100, help="source photos per shard file")
     parser.add_argument("--limit", type=int, default=None, help="only the first N LFW photos (for a quick try)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; source i uses seed + i")
+    parser.add_argument("--profiling", choices=PROFILING, default="face",
+                        help="how views are rendered: face = the turned head over the photo with the head "
+                             "filled in; whole = the whole photo turns with the head (300W-LP style)")
+    parser.add_argument("--samples", type=Path, default=None,
+                        help="only write a JPEG contact sheet comparing the profiling modes here (from "
+                             "OUT/teacher.npz, made first if missing), then exit")
+    parser.add_argument("--sample-photos", type=int, default=6, help="photos (rows) of the --samples sheet")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     start = time.perf_counter()
@@ -258,6 +346,9 @@ def main() -> None:
     if not teacher_path.exists():
         run_directory(require(LFW), teacher_path, args.limit, args.workers)
     teacher = np.load(teacher_path)
+    if args.samples is not None:
+        contact_sheet(args.samples, teacher, args.sample_photos)
+        return
     names = [str(n) for n in teacher["names"]]
     found = np.flatnonzero(teacher["found"])
     if args.limit is not None:
@@ -268,7 +359,7 @@ def main() -> None:
         rows = found[first : first + args.shard_size]
         path = args.out / "shards" / f"shard_{first // args.shard_size:05d}.npz"
         tasks.append((path, rows.tolist(), [names[r] for r in rows], teacher["points468"][rows],
-                      args.views, args.seed))
+                      args.views, args.seed, args.profiling))
     todo = [t for t in tasks if not t[0].exists()]
     counts: Counter = Counter()
     for t in tasks:
@@ -280,7 +371,7 @@ def main() -> None:
             counts.update(c)
     teacher_counts = {"images": len(names) + len(teacher["skipped"]), "faces_found": int(teacher["found"].sum()),
                       "no_face": int((~teacher["found"]).sum()), "unreadable": int(len(teacher["skipped"]))}
-    index = summarise(args.out, teacher_counts, counts, time.perf_counter() - start)
+    index = summarise(args.out, teacher_counts, counts, time.perf_counter() - start, args.profiling)
     print(json.dumps(index, indent=1))
 
 

@@ -16,7 +16,8 @@ spread from the nearest reliable vertices. The eye and mouth holes of the ICT me
 one extra centre vertex each, so the eyes and lips of the photo move with the lids and lips; a mouth
 opened wider than in the photo is darkened towards its centre. The background is the photo with the
 head's footprint filled in (inpainting at low resolution); the head is composited over it with an
-anti-aliased edge.
+anti-aliased edge. (``train.labels.whole_image`` renders the same head in front of the photo's
+surroundings turned with it instead, as 300W-LP was made.)
 
 Typical use (one photo, several views; angles follow train/labels/fit.py)::
 
@@ -400,21 +401,17 @@ def prepare_source(
     return SourceFace(mesh, image, verts, facing, depth, tolerance, colour.astype(np.float32), background)
 
 
-def render_prepared(
-    source: SourceFace, verts_new: np.ndarray, out_shape: tuple[int, int], affine: np.ndarray | None = None
-) -> np.ndarray:
-    """(H2, W2, 3) uint8 RGB photo of the head ``verts_new`` (V, 3) (source image frame, pixels).
-
-    ``affine`` (2, 3) maps the source image frame to output pixels (e.g. from square_crop_affine;
-    None = identity): output (x, y) = A[:, :2] @ (x, y) + A[:, 2]. Labels of the output are verts_new
-    mapped the same way. Parts of the output beyond the photo show its border reflection.
-    """
+def render_head(
+    source: SourceFace, verts_new: np.ndarray, out_shape: tuple[int, int], affine: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The head ``verts_new`` (V, 3) (source image frame, pixels) alone, in output pixels of ``affine``
+    (2, 3): (colour (H2, W2, 3) float RGB, 0 off the head; coverage (H2, W2) float32, 1 where a head
+    triangle covers the pixel centre, else 0). ``composite_head`` puts it over a background."""
     mesh = source.mesh
-    a = np.eye(2, 3) if affine is None else np.asarray(affine, np.float64)
     h2, w2 = out_shape
     verts = mesh.close_holes(verts_new)
-    scale = float(np.sqrt(abs(np.linalg.det(a[:, :2]))))
-    out_verts = np.column_stack([verts[:, :2] @ a[:, :2].T + a[:, 2], verts[:, 2] * scale])
+    scale = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
+    out_verts = np.column_stack([verts[:, :2] @ affine[:, :2].T + affine[:, 2], verts[:, 2] * scale])
     tri_id, bary, _ = rasterize(out_verts, mesh.triangles, h2, w2)
 
     own_map = np.zeros((h2, w2, 2), np.float32)
@@ -436,19 +433,45 @@ def render_prepared(
         in_mouth[mesh.mouth_fan] = True
         dark = (opening * in_mouth[tri_id] * np.clip(2.0 * bary[:, :, 2], 0.0, 1.0))[:, :, None]
         head = (1.0 - dark) * head + dark * MOUTH_INTERIOR
-
-    out = cv2.warpAffine(source.background, a, (w2, h2), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REFLECT_101).astype(np.float32)
-    # Anti-aliased edge: the head's colours are extended about a pixel outwards (normalised blur) and
-    # blended with a blurred coverage mask, so the silhouette is soft on both sides of the true edge.
     covered = (tri_id >= 0).astype(np.float32)
-    head *= covered[:, :, None]
+    return head * covered[:, :, None], covered
+
+
+def composite_head(head: np.ndarray, covered: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """(H2, W2, 3) uint8: the head layer of ``render_head`` (``head``, ``covered``) over ``background``
+    (H2, W2, 3), uint8 or float RGB, in front of all of it.
+
+    Anti-aliased edge: the head's colours are extended about a pixel outwards (normalised blur) and
+    blended with a blurred coverage mask, so the silhouette is soft on both sides of the true edge.
+    """
     weight = np.maximum(cv2.GaussianBlur(covered, (0, 0), 1.0), 1e-6)[:, :, None]
     spread = cv2.GaussianBlur(head, (0, 0), 1.0) / weight
     head = np.where(covered[:, :, None] > 0, head, spread)
     alpha = cv2.GaussianBlur(covered, (0, 0), 0.6)[:, :, None]
-    out = alpha * head + (1.0 - alpha) * out
+    out = alpha * head + (1.0 - alpha) * background.astype(np.float32)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def warp_to_output(image: np.ndarray, out_shape: tuple[int, int], affine: np.ndarray) -> np.ndarray:
+    """(H2, W2, 3) uint8 a source-frame image (H, W, 3) uint8 in output pixels of ``affine`` (2, 3)
+    (bilinear); beyond the image, its border reflection."""
+    h2, w2 = out_shape
+    return cv2.warpAffine(image, affine, (w2, h2), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def render_prepared(
+    source: SourceFace, verts_new: np.ndarray, out_shape: tuple[int, int], affine: np.ndarray | None = None
+) -> np.ndarray:
+    """(H2, W2, 3) uint8 RGB photo of the head ``verts_new`` (V, 3) (source image frame, pixels) over
+    the photo's filled-in, static background (face-only profiling).
+
+    ``affine`` (2, 3) maps the source image frame to output pixels (e.g. from square_crop_affine;
+    None = identity): output (x, y) = A[:, :2] @ (x, y) + A[:, 2]. Labels of the output are verts_new
+    mapped the same way. Parts of the output beyond the photo show its border reflection.
+    """
+    a = np.eye(2, 3) if affine is None else np.asarray(affine, np.float64)
+    head, covered = render_head(source, verts_new, out_shape, a)
+    return composite_head(head, covered, warp_to_output(source.background, out_shape, a))
 
 
 def render_view(
