@@ -65,3 +65,28 @@ def test_lite_student_distilled_from_a_teacher(tiny_dataset: Path, tmp_path: Pat
     rebuilt = load_float_model(tmp_path / "lite" / "last.keras")
     x = np.random.default_rng(1).uniform(0, 255, (2, 120, 120, 3)).astype(np.float32)
     np.testing.assert_allclose(rebuilt(x, training=False), student(x, training=False), atol=1e-5)
+
+
+
+def test_paired_renders_replace_only_rendered_rows(tiny_dataset: Path, tmp_path: Path) -> None:
+    from train.learning.dataset import TRAIN_SPLIT, load_dataset, load_paired_images, paired_pictures
+
+    with np.load(tiny_dataset / "shards" / "shard_00000.npz") as shard:
+        arrays = dict(shard)
+    paired = tmp_path / "paired"
+    (paired / "shards").mkdir(parents=True)
+    np.savez(paired / "shards" / "shard_00000.npz", **{**arrays, "images": np.zeros_like(arrays["images"])})
+    samples = load_dataset(tiny_dataset, TRAIN_SPLIT)
+    other = load_paired_images(paired, TRAIN_SPLIT, samples)
+    assert other.shape == samples.images.shape and not other.any()
+    rng = np.random.default_rng(0)
+    photo = samples.view == 0  # views cycle 0..8: rows 0, 9, 18, ... are photos
+    always = paired_pictures(samples.images, samples.view, other, 1.0, rng)
+    assert np.array_equal(always[photo], samples.images[photo]) and not always[~photo].any()
+    assert np.array_equal(paired_pictures(samples.images, samples.view, other, 0.0, rng), samples.images)
+    half = paired_pictures(samples.images, samples.view, other, 0.5, rng)
+    swapped = ~half.reshape(len(half), -1).any(axis=1)
+    assert 0 < swapped.sum() < (~photo).sum() and not swapped[photo].any()
+    np.savez(paired / "shards" / "shard_00000.npz", **{**arrays, "points": arrays["points"] + 1.0})
+    with pytest.raises(ValueError, match="not a paired build"):
+        load_paired_images(paired, TRAIN_SPLIT, samples)

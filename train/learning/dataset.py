@@ -64,6 +64,30 @@ def load_dataset(data: Path, split: int, limit: int | None = None) -> Samples:
     return Samples(**{field: np.concatenate(parts[field]) for field in SHARD_FIELDS})
 
 
+def load_paired_images(paired: Path, split: int, samples: Samples, limit: int | None = None) -> np.ndarray:
+    """(N, 128, 128, 3) uint8: the images of ``samples``' rows in another build of the same dataset
+    (``build_dataset --profiling whole`` with the same seed renders the same rows, poses and labels;
+    only the pictures of the rendered views differ). Raises ValueError when the builds are not paired
+    (a row's view or labels differ, or the other build has fewer rows)."""
+    other = load_dataset(paired, split, limit if limit is not None else len(samples))
+    n = len(samples)
+    if len(other) < n or not (np.array_equal(other.view[:n], samples.view)
+                              and np.array_equal(other.points[:n], samples.points)):
+        raise ValueError(f"{paired} is not a paired build of the training data: its first {n} rows of split "
+                         f"{split} do not hold the same views and labels")
+    return other.images[:n]
+
+
+def paired_pictures(images: np.ndarray, view: np.ndarray, paired: np.ndarray, prob: float,
+                    rng: np.random.Generator) -> np.ndarray:
+    """A copy of (B, 128, 128, 3) ``images`` in which each rendered row (``view`` > 0) shows its
+    ``paired`` picture instead with probability ``prob``; photos (view 0) are kept."""
+    swap = (view > 0) & (rng.random(len(images)) < prob)
+    out = images.copy()
+    out[swap] = paired[swap]
+    return out
+
+
 def mean_target(samples: Samples) -> np.ndarray:
     """(1560,) float32 mean model target over the un-augmented crops of ``samples``."""
     points = samples.points.astype(np.float64) - [MARGIN, MARGIN, 0.0]
@@ -72,10 +96,13 @@ def mean_target(samples: Samples) -> np.ndarray:
 
 
 def make_pipeline(samples: Samples, batch: int, training: bool, config: AugmentConfig,
-                  large_yaw_weight: int = 1) -> tf.data.Dataset:
+                  large_yaw_weight: int = 1, paired_images: np.ndarray | None = None,
+                  paired_prob: float = 0.0) -> tf.data.Dataset:
     """Batches of (B, 120, 120, 3) float32 0..255 inputs and (B, 1560) float32 targets; training: an
     endless stream of shuffled full batches, augmented, in which rows with |yaw| > ``LARGE_YAW`` come
-    ``large_yaw_weight`` times as often as the others; validation: in order, central crops."""
+    ``large_yaw_weight`` times as often as the others, and a rendered row (view > 0) shows its picture
+    from ``paired_images`` (:func:`load_paired_images`) with probability ``paired_prob`` each time it
+    is drawn; validation: in order, central crops."""
     if training:
         rows = np.arange(len(samples))
         large = rows[np.abs(samples.yaw) > LARGE_YAW]
@@ -87,7 +114,11 @@ def make_pipeline(samples: Samples, batch: int, training: bool, config: AugmentC
 
     def gather(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = np.sort(rows)
-        return samples.images[rows], samples.points[rows]
+        images = samples.images[rows]
+        if paired_images is not None:  # a fresh generator per call: tf.data calls this from several threads
+            images = paired_pictures(images, samples.view[rows], paired_images[rows], paired_prob,
+                                     np.random.default_rng())
+        return images, samples.points[rows]
 
     def load(rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         images, points = tf.numpy_function(gather, [rows], (tf.uint8, tf.float32))

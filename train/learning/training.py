@@ -32,7 +32,8 @@ import tensorflow as tf
 
 from train.evaluation.plots import draw_training_curves
 from train.learning.augment import AugmentConfig
-from train.learning.dataset import TRAIN_SPLIT, VAL_SPLIT, load_dataset, make_pipeline, mean_target
+from train.learning.dataset import (TRAIN_SPLIT, VAL_SPLIT, load_dataset, load_paired_images, make_pipeline,
+                                    mean_target)
 from train.learning.losses import LOSSES, distillation, nme68
 from train.learning.model import WIDTHS, build_model, transfer_weights
 
@@ -129,7 +130,8 @@ def train_model(args: argparse.Namespace) -> keras.callbacks.History:
     val_samples = load_dataset(args.data, VAL_SPLIT, args.max_val)
     config = AugmentConfig(side_range=tuple(args.box_side), shift=args.box_shift,
                            background_prob=args.background_prob)
-    train_ds = make_pipeline(train_samples, args.batch, True, config, args.large_yaw_weight)
+    paired = None if args.paired_data is None else load_paired_images(args.paired_data, TRAIN_SPLIT, train_samples)
+    train_ds = make_pipeline(train_samples, args.batch, True, config, args.large_yaw_weight, paired, args.paired_prob)
     val_ds = make_pipeline(val_samples, args.batch, False, config)
 
     steps_per_epoch = len(train_samples) // args.batch
@@ -204,6 +206,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--large-yaw-weight", type=int, default=1,
                         help="rows with |yaw| > 60° are drawn this many times as often (an epoch keeps its "
                              "number of steps)")
+    parser.add_argument("--paired-data", type=Path, default=None,
+                        help="another build of --data with other renders of the same rows (build_dataset "
+                             "--profiling whole): training rendered rows show its picture with --paired-prob")
+    parser.add_argument("--paired-prob", type=float, default=0.5,
+                        help="probability that a drawn rendered row shows the --paired-data picture")
     parser.add_argument("--pca-components", type=int, default=0,
                         help="a shape-prior head of this many principal directions of the targets (0: linear head)")
     parser.add_argument("--width", choices=sorted(WIDTHS), default="full",
