@@ -88,7 +88,7 @@ def _entry(report) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--model", type=Path, help="landmark .tflite (default: the bundled int8 model)")
+    parser.add_argument("--model", help="landmark model: full, lite or a .tflite (default: the bundled full model)")
     parser.add_argument("--model2", type=Path,
                         help="a second model side by side (default: denseface_float32.tflite beside --model, if present)")
     parser.add_argument("--limit", type=int, help="only the first N AFLW2000-3D images (quick checks; not the protocol)")

@@ -168,23 +168,24 @@ def save_png(fig: Any, out_png: Path) -> Path:
     return out_png
 
 
-def landmark_model(path: str | Path | None) -> Path:
-    """The landmark model to benchmark: ``path``, or the bundled int8 model when None.
+def landmark_model(model: str | Path | None) -> Path:
+    """The landmark model to benchmark: a bundled model's name ("full", "lite"), a .tflite path, or
+    the bundled full model when None.
 
     Raises:
         FileNotFoundError: the file does not exist (the message names ``--model``).
     """
-    if path is not None:
-        path = Path(path).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"landmark model {path} not found (--model)")
-        return path
-    from denseface.landmark_model import bundled_path
+    from denseface.landmark_model import BUNDLED_MODELS, bundled_path
 
-    try:
-        return bundled_path()
-    except FileNotFoundError as error:
-        raise FileNotFoundError(f"{error} (benchmarks: --model PATH)") from error
+    if model is None or str(model) in BUNDLED_MODELS:
+        try:
+            return bundled_path() if model is None else bundled_path(str(model))
+        except FileNotFoundError as error:
+            raise FileNotFoundError(f"{error} (benchmarks: --model PATH)") from error
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"landmark model {path} not found (--model)")
+    return path
 
 
 def float_model_beside(int8_path: Path) -> Path | None:

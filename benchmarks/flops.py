@@ -131,7 +131,7 @@ def draw(models: dict[str, dict], out_png: Path) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--model", type=Path, help="landmark .tflite (default: the bundled int8 model)")
+    parser.add_argument("--model", help="landmark model: full, lite or a .tflite (default: the bundled full model)")
     parser.add_argument("--extra", type=Path, nargs="*", default=[], help="more .tflite files to count")
     parser.add_argument("--sizes", type=int, nargs="*", default=[],
                         help=f"also count the architecture at these input sizes (e.g. {' '.join(map(str, SIZES))}); needs TensorFlow")

@@ -123,7 +123,7 @@ def draw(results: list[dict], out_png: Path) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--model", type=Path, help="landmark .tflite (default: the bundled int8 model)")
+    parser.add_argument("--model", help="landmark model: full, lite or a .tflite (default: the bundled full model)")
     parser.add_argument("--frames", type=int, default=10000, help="frames after warm-up (default 10000)")
     parser.add_argument("--warmup", type=int, default=100, help="frames before the growth baseline (default 100)")
     parser.add_argument("--sample-every", type=int, default=100, help="RSS sample interval, frames (default 100)")

@@ -105,7 +105,7 @@ def box_spread(model: Path, limit: int | None) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--model", type=Path, help="landmark .tflite (default: the bundled int8 model)")
+    parser.add_argument("--model", help="landmark model: full, lite or a .tflite (default: the bundled full model)")
     parser.add_argument("--frames", type=int, default=300, help="frames of the still-face sequence (default 300)")
     parser.add_argument("--noise", type=float, default=2.0, help="sensor noise σ, grey levels (default 2)")
     parser.add_argument("--limit", type=int, help="score only the first N AFLW2000-3D images")

@@ -31,7 +31,7 @@ from train.data import AFLW2000
 from synthetic_model import SHIFT_PER_UNIT, synthetic_models
 
 IMAGE = AFLW2000 / "images" / "image00002.jpg"
-REAL_MODEL = Path(str(resources.files("denseface").joinpath(BUNDLED_MODELS["int8"])))  # as installed
+REAL_MODEL = Path(str(resources.files("denseface").joinpath(BUNDLED_MODELS["full"])))  # as installed
 
 
 @pytest.fixture(scope="session")
@@ -447,13 +447,17 @@ def test_video_drops_a_face_on_the_first_frame_without_it(gone):
 # ---------------------------------------------------------------- accuracy (trained model)
 
 
+# Limits: a margin over the bundled models' NME on these 100 near-frontal faces end to end (full r8
+# 3.6, lite 5.0 on the whole [0,30] bin: MODEL_CARD.md); a model that regressed past them is caught.
 @pytest.mark.skipif(not REAL_MODEL.is_file(), reason="model not bundled yet")
-def test_nme_on_aflw2000_originals(shared_data):
+@pytest.mark.parametrize("model, limit", [("full", 5.0), ("lite", 6.5)])
+def test_nme_on_aflw2000_originals(shared_data, model, limit):
     from train.evaluation.metrics import nme_per_image
 
     gt = np.load(AFLW2000 / "ground_truth.npz")
     chosen = np.flatnonzero(np.abs(gt["pose"]) <= 30)[:100]
-    df = DenseFace()
+    df = DenseFace(model=model)
+    assert df.model.path.name == Path(BUNDLED_MODELS[model]).name
     nme, missed = [], 0
     for i in chosen:
         frame = cv2.cvtColor(cv2.imread(str(AFLW2000 / "images" / gt["names"][i])), cv2.COLOR_BGR2RGB)
@@ -464,7 +468,7 @@ def test_nme_on_aflw2000_originals(shared_data):
         pred = faces[0].points68[None, :, :2].astype(np.float64)
         nme.append(float(nme_per_image(pred, gt["pts68"][i, :2].T[None].astype(np.float64))[0]))
     assert missed <= 5, f"{missed} of {len(chosen)} faces not detected"
-    assert float(np.mean(nme)) < 5.0, f"mean NME {np.mean(nme):.2f} % over {len(nme)} faces"
+    assert float(np.mean(nme)) < limit, f"mean NME {np.mean(nme):.2f} % over {len(nme)} faces"
 
 
 def test_tracking_crop_dead_band():
@@ -484,3 +488,8 @@ def test_tracking_crop_dead_band():
     np.testing.assert_allclose(following.matrix, tracking_crop(moved).matrix)
     grown = (face - face.mean(0)) * 1.1 + face.mean(0)  # 10 % larger: beyond the 3 % band
     assert next_tracking_crop(current, grown) is not current
+
+
+def test_an_unknown_bundled_model_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown model 'tiny'.*'full', 'lite'"):
+        DenseFaceOptions(model="tiny")

@@ -70,9 +70,10 @@ def test_image_writes_png_and_json(model, tmp_path, capsys):
 
 @pytest.mark.skipif(not REAL_MODEL.is_file(), reason="model not bundled yet")
 @pytest.mark.usefixtures("shared_data")  # reads IMAGE
-def test_image_with_the_bundled_model(tmp_path):
+@pytest.mark.parametrize("bundled", [[], ["--model", "lite"]], ids=["full", "lite"])
+def test_image_with_the_bundled_model(bundled, tmp_path):
     png, js = tmp_path / "out.png", tmp_path / "out.json"
-    assert main(["image", str(IMAGE), "-o", str(png), "--json", str(js)]) == 0
+    assert main(["image", str(IMAGE), "-o", str(png), "--json", str(js), *bundled]) == 0
     face = _check_outputs(png, js, (450, 450))
     assert abs(face["pose"]["yaw"]) < 30  # image00002 is near-frontal (AFLW2000-3D yaw ≈ 1°)
 
@@ -177,4 +178,4 @@ def test_help_is_plain_text_with_defaults(command, capsys):
     assert "`" not in text
     if command:
         assert "(default: 4," in text and "defaults to 1" in text  # --max-faces, and the API's default
-        assert "(default: short)" in text and "(default: 1)" in text
+        assert "(default: short_int8)" in text and "(default: full)" in text and "(default: 1)" in text

@@ -36,7 +36,7 @@ from denseface.crop import BOX_CONVENTIONS, crop_from_box, detection_crop
 from denseface.decode import decode
 from denseface.detect import DETECTOR_SPECS, DetectorOptions, FaceDetector
 from denseface.face import Face, make_face
-from denseface.landmark_model import LandmarkModel, bundled_path
+from denseface.landmark_model import BUNDLED_MODELS, DEFAULT_MODEL, LandmarkModel, bundled_path
 from denseface.timing import StageTimes, measure
 from denseface.track import Tracker
 
@@ -54,9 +54,12 @@ class DenseFaceOptions:
     """Options of :class:`DenseFace`.
 
     Attributes:
-        model_path: landmark model .tflite; None = the bundled int8 model
-            (``denseface.landmark_model.bundled_path()``).
-        detector: BlazeFace model: "short" (faces within ~2 m) or "full" (192×192 sparse model).
+        model: bundled landmark model: "full" (the paper's network, the most accurate) or "lite"
+            (a third of its cost, for CPUs without fast int8; see the model card).
+        model_path: landmark model .tflite instead of the bundled ``model``.
+        detector: BlazeFace model: "short_int8" (faces within ~2 m; the short-range model in int8,
+            0.73× its float time, the same end-to-end accuracy on AFLW2000-3D: benchmarks/README.md),
+            "short" (the same model in float) or "full" (192×192 sparse model).
         detector_path: explicit detector .tflite instead of the bundled BlazeFace one.
         max_faces: most faces returned per frame (>= 1), highest detector scores first.
         min_score: minimum detector score in (0, 1).
@@ -73,8 +76,9 @@ class DenseFaceOptions:
         ValueError: a value out of range or an unknown name.
     """
 
+    model: str = DEFAULT_MODEL
     model_path: str | Path | None = None
-    detector: str = "short"
+    detector: str = "short_int8"
     detector_path: str | Path | None = None
     max_faces: int = 1
     min_score: float = 0.5
@@ -86,6 +90,9 @@ class DenseFaceOptions:
     redetect_interval: int = 30
 
     def __post_init__(self) -> None:
+        if self.model not in BUNDLED_MODELS:
+            raise ValueError(f"unknown model {self.model!r}; expected one of {sorted(BUNDLED_MODELS)} "
+                             "(or model_path= for a .tflite file)")
         if self.detector not in DETECTOR_SPECS:
             raise ValueError(f"unknown detector {self.detector!r}; expected one of {sorted(DETECTOR_SPECS)}")
         if not isinstance(self.max_faces, int) or self.max_faces < 1:
@@ -130,7 +137,7 @@ class DenseFace:
         self.detector = FaceDetector(DetectorOptions(
             kind=o.detector, min_score=o.min_score, max_faces=o.max_faces, num_threads=o.num_threads,
             model_path=None if o.detector_path is None else str(o.detector_path)))
-        self.model = LandmarkModel(bundled_path() if o.model_path is None else o.model_path, o.num_threads)
+        self.model = LandmarkModel(bundled_path(o.model) if o.model_path is None else o.model_path, o.num_threads)
         self._lock = threading.Lock()  # one call at a time: interpreters and tracks are shared state
         self._tracker = Tracker(self.detector, self.model, o.max_faces, o.min_cutoff, o.beta, o.redetect_interval)
 

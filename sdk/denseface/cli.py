@@ -26,7 +26,9 @@ import numpy as np
 from denseface import __version__
 from denseface.api import DenseFace, DenseFaceOptions, RunningMode
 from denseface.checks import prepare_frame
+from denseface.detect import DETECTOR_SPECS
 from denseface.draw import DRAWABLE, draw_faces
+from denseface.landmark_model import BUNDLED_MODELS, DEFAULT_MODEL
 from denseface.face import Face
 from denseface.timing import FrameProgress, StageTimes
 
@@ -118,8 +120,11 @@ def read_image(path: Path) -> np.ndarray:
 
 def load_denseface(args: argparse.Namespace, mode: RunningMode) -> DenseFace:
     """The DenseFace of the command-line options; fails (one line) on a missing or invalid model."""
-    options = DenseFaceOptions(model_path=args.model, detector=args.detector, max_faces=args.max_faces,
-                               num_threads=args.threads, color_order="bgr", running_mode=mode)
+    bundled = args.model in BUNDLED_MODELS
+    options = DenseFaceOptions(model=args.model if bundled else DEFAULT_MODEL,
+                               model_path=None if bundled else args.model, detector=args.detector,
+                               max_faces=args.max_faces, num_threads=args.threads, color_order="bgr",
+                               running_mode=mode)
     try:
         return DenseFace(options)
     except (OSError, ValueError) as error:
@@ -243,10 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--model", default=None,
-                        help="landmark model .tflite (default: the bundled int8 model)")
-    common.add_argument("--detector", choices=("short", "full"), default="short",
-                        help="BlazeFace model: short (faces within ~2 m) or full range (default: %(default)s)")
+    common.add_argument("--model", default=DEFAULT_MODEL, metavar="full|lite|PATH",
+                        help="landmark model: a bundled one, full (most accurate) or lite (a third of the "
+                             "cost), or a .tflite file (default: %(default)s)")
+    common.add_argument("--detector", choices=sorted(DETECTOR_SPECS), default="short_int8",
+                        help="BlazeFace model: short_int8 (faces within ~2 m, int8), short (the same, float) "
+                             "or full range (default: %(default)s)")
     common.add_argument("--max-faces", type=_positive_int, default=4,
                         help="most faces per image or frame (default: %(default)s, so that a group photo shows "
                              "several faces; the Python API's max_faces defaults to 1, for one user in front of "

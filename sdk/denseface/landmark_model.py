@@ -7,8 +7,12 @@ scale and zero point by ``denseface.infer.TFLiteModel``). The crop is ``densefac
 
 The SDK (``DenseFace.model``), ``train/evaluation/evaluate.py`` and ``train/learning/export.py`` run landmark models
 through :class:`LandmarkModel`, so the contract is written once; the Android demo's golden files
-(``android_demo/tools/make_golden.py``) take the bundled model from :func:`bundled_path`. Another
-bundled model (e.g. a smaller one) is one more entry of ``BUNDLED_MODELS``.
+(``android_demo/tools/make_golden.py``) take the bundled models from :func:`bundled_path`.
+
+Two models are bundled, both full-integer int8 with this contract (model card: ``models/MODEL_CARD.md``):
+"full", the paper's MobileNetV2 α 1.0 (95.1 M MACs, the default), and "lite", MobileNetV2 α 0.5
+distilled from it (31.6 M MACs, under MediaPipe's 35.0 M landmark model) for CPUs without fast int8
+dot products.
 """
 from __future__ import annotations
 
@@ -24,10 +28,12 @@ from denseface.infer import TFLiteModel
 from denseface.topology import N_POINTS
 
 # The landmark models shipped inside the denseface package, by name (paths relative to the package).
-BUNDLED_MODELS: dict[str, str] = {"int8": "models/denseface_int8.tflite"}
+BUNDLED_MODELS: dict[str, str] = {"full": "models/denseface_int8.tflite",
+                                  "lite": "models/denseface_lite_int8.tflite"}
+DEFAULT_MODEL = "full"
 
 
-def bundled_path(name: str = "int8") -> Path:
+def bundled_path(name: str = DEFAULT_MODEL) -> Path:
     """Path of the bundled landmark model ``name`` (a key of ``BUNDLED_MODELS``).
 
     Raises:
