@@ -193,7 +193,7 @@ def latency(repeats: int) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--model", type=Path, help="landmark .tflite (default: the bundled int8 model)")
+    parser.add_argument("--model", help="landmark model: full, lite or a .tflite (default: the bundled full model)")
     parser.add_argument("--limit", type=int,
                         help="only the first N AFLW2000-3D images (quick checks; not the protocol)")
     parser.add_argument("--repeats", type=int, default=3000, help="timed calls of each kind (default 3000)")
