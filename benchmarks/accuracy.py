@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 
 
-from benchmarks.common import DEFAULT_OUT, float_model_beside, format_table, landmark_model, write_json
+from benchmarks.common import DEFAULT_OUT, float_model_beside, format_table, model_argument, write_json
 
 
 def _evaluate():
@@ -98,10 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     evaluate = _evaluate()
-    try:
-        model = landmark_model(args.model)
-    except FileNotFoundError as error:
-        parser.error(str(error))
+    model = model_argument(parser, args.model)
     second = args.model2 if args.model2 is not None else float_model_beside(model)
     models = {model.name: model, **({second.name: second} if second is not None else {})}
     gt = evaluate.load_aflw2000().head(args.limit)

@@ -6,6 +6,7 @@ into ``--out`` (default ``benchmarks/results/``) and prints its table on stdout.
 """
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -186,6 +187,15 @@ def landmark_model(model: str | Path | None) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"landmark model {path} not found (--model)")
     return path
+
+
+def model_argument(parser: argparse.ArgumentParser, model: str | None) -> Path:
+    """:func:`landmark_model` of a benchmark's ``--model`` value; a missing file ends the program
+    through ``parser.error`` (usage, the message, exit status 2)."""
+    try:
+        return landmark_model(model)
+    except FileNotFoundError as error:
+        parser.error(str(error))
 
 
 def float_model_beside(int8_path: Path) -> Path | None:

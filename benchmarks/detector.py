@@ -37,21 +37,14 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from benchmarks.common import DEFAULT_OUT, format_table, isa_features, landmark_model, load_warning, write_json
+from benchmarks.common import DEFAULT_OUT, format_table, isa_features, load_warning, model_argument, write_json
+from denseface.ssd import box_iou
 
 DETECTORS = ("short", "short_int8")
 INTERPOLATIONS = {"INTER_AREA": cv2.INTER_AREA, "INTER_LINEAR": cv2.INTER_LINEAR}
 REFERENCE = ("short", "INTER_AREA")  # the SDK's detector before issue 14
 GRIDS = (1, 3, 4)
 CROP = 120  # aflw_dev crops are 120×120, the face box a central square of side CROP / √2
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of (N, 4) boxes (x0, y0, x1, y1) row by row; (N,)."""
-    width = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
-    height = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
-    inter = width * height
-    return inter / ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter)
 
 
 def with_interpolation(interpolation: int, call: Callable[[], object]) -> object:
@@ -101,11 +94,11 @@ def end_to_end(model: Path, limit: int | None) -> list[dict]:
         found = np.isfinite(box[:, 0])
         rows.append({
             "detector": config[0], "letterbox": config[1], "bins": report.bins, "balanced": report.balanced,
-            "missed": report.missed, "iou_vs_reference": float(iou(box[both], reference[both]).mean()),
-            "iou_vs_reference_p5": float(np.percentile(iou(box[both], reference[both]), 5)),
+            "missed": report.missed, "iou_vs_reference": float(box_iou(box[both], reference[both]).mean()),
+            "iou_vs_reference_p5": float(np.percentile(box_iou(box[both], reference[both]), 5)),
             "centre_vs_reference_pct": float(100 * (centre[both] / side[both]).mean()),
             "size_vs_reference_pct": float(100 * np.abs(size[both] - 1).mean()),
-            "iou_vs_gt68": float(iou(box[found], truth[found]).mean()),
+            "iou_vs_gt68": float(box_iou(box[found], truth[found]).mean()),
         })
     return rows
 
@@ -146,7 +139,7 @@ def dev_detection() -> list[dict]:
         found = np.isfinite(box[:, 0])
         reference = found_boxes[REFERENCE[0], grid]
         both = found & np.isfinite(reference[:, 0])
-        overlap = iou(box[both], reference[both])
+        overlap = box_iou(box[both], reference[both])
         rows.append({"detector": detector, "grid": grid, "faces": int(shown.sum()),
                      "missed_by_bin": [int((shown & ~found & b).sum()) for b in bins],
                      "missed": int((shown & ~found).sum()), "iou_vs_float": float(overlap.mean()),
@@ -199,10 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3000, help="timed calls of each kind (default 3000)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
-    try:
-        model = landmark_model(args.model)
-    except FileNotFoundError as error:
-        parser.error(str(error))
+    model = model_argument(parser, args.model)
 
     print("end to end on AFLW2000-3D ...", file=sys.stderr)
     e2e = end_to_end(model, args.limit)

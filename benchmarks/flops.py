@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import (DEFAULT_OUT, float_model_beside, format_table, landmark_model, pyplot, save_png,
+from benchmarks.common import (DEFAULT_OUT, float_model_beside, format_table, model_argument, pyplot, save_png,
                                write_json)
 
 SIZES = (96, 112, 120, 128, 160)
@@ -140,10 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
 
-    try:
-        model = landmark_model(args.model)
-    except FileNotFoundError as error:
-        parser.error(str(error))
+    model = model_argument(parser, args.model)
     paths: dict[str, Path] = {f"denseface ({model.name})": model}
     twin = float_model_beside(model)
     if twin is not None:

@@ -50,7 +50,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from benchmarks.common import (DEFAULT_OUT, ISA_FEATURES, float_model_beside, format_table, is_emulated,
-                               landmark_model, load_warning, machine_info, percentiles, pyplot, save_png,
+                               load_warning, machine_info, model_argument, percentiles, pyplot, save_png,
                                write_json)
 from benchmarks.frames import aflw_frame, aflw_paths, moving_face_frames
 from denseface.timing import STAGES, StageTimes
@@ -403,10 +403,7 @@ def main(argv: list[str] | None = None) -> None:
     from denseface.fetch import model_path
     from denseface.landmark_model import BUNDLED_MODELS, bundled_path
 
-    try:
-        model = landmark_model(args.model)
-    except FileNotFoundError as error:
-        parser.error(str(error))
+    model = model_argument(parser, args.model)
     facemesh_python = None if args.facemesh_python == "none" else Path(args.facemesh_python)
     warning = load_warning()
     if warning:

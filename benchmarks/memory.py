@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import DEFAULT_OUT, format_table, landmark_model, pyplot, save_png, write_json
+from benchmarks.common import DEFAULT_OUT, format_table, model_argument, pyplot, save_png, write_json
 
 PIPELINES = ("denseface", "mediapipe-468")
 MODES = ("image", "video")
@@ -136,10 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.frames < 1 or args.warmup < 1 or args.sample_every < 1:
         parser.error("--frames, --warmup and --sample-every must be >= 1")
 
-    try:
-        model = landmark_model(args.model)
-    except FileNotFoundError as error:
-        parser.error(str(error))
+    model = model_argument(parser, args.model)
     results = []
     for pipeline in args.pipelines:
         for mode in args.modes:

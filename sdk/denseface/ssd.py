@@ -81,11 +81,12 @@ def decode_boxes(raw: np.ndarray, anchors: np.ndarray, scale: float) -> tuple[np
 
 
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Intersection over union of one (4,) box with (M, 4) boxes, all (x0, y0, x1, y1); returns (M,)."""
-    width = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
-    height = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
+    """Intersection over union, all boxes (x0, y0, x1, y1): one (4,) box with (M, 4) boxes → (M,), or
+    (M, 4) boxes with (M, 4) boxes row by row → (M,); 0 where the union is empty."""
+    width = np.clip(np.minimum(box[..., 2], boxes[:, 2]) - np.maximum(box[..., 0], boxes[:, 0]), 0, None)
+    height = np.clip(np.minimum(box[..., 3], boxes[:, 3]) - np.maximum(box[..., 1], boxes[:, 1]), 0, None)
     intersection = width * height
-    area = (box[2] - box[0]) * (box[3] - box[1])
+    area = (box[..., 2] - box[..., 0]) * (box[..., 3] - box[..., 1])
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     union = area + areas - intersection
     return np.where(union > 0, intersection / np.where(union > 0, union, 1), 0.0)
