@@ -85,6 +85,30 @@ def test_warp_is_integer_bilinear_at_1_32_px():
     np.testing.assert_array_equal(crop, expected)
 
 
+def test_a_transform_warps_every_frame_it_is_given_with_its_kept_maps():
+    """warp keeps its sampling maps per frame size: a second frame of the same size, a frame of another
+    size and a frame after it still give the per-pixel reference's bytes; the matrix cannot change under them."""
+    rng = np.random.default_rng(4)
+    t = square_transform(center=(40.6, 30.2), side=50.3, size=24, roll_deg=-31.0)
+    for shape in ((60, 80, 3), (60, 80, 3), (45, 50, 3), (60, 80, 3), (10, 12, 3)):
+        frame = rng.integers(0, 256, shape, np.uint8)
+        np.testing.assert_array_equal(t.warp(frame), _reference_warp(frame, t.inverse, 24))
+    with pytest.raises(ValueError, match="read-only"):
+        t.matrix[0, 2] += 1.0
+
+
+def test_a_crop_entirely_outside_the_frame_is_the_border_value():
+    frame = np.full((30, 40, 3), 200, np.uint8)
+    t = square_transform(center=(-50.0, 15.0), side=20.0, size=16)
+    np.testing.assert_array_equal(t.warp(frame, border_value=7), np.full((16, 16, 3), 7, np.uint8))
+    np.testing.assert_array_equal(t.warp(frame, border_value=7), _reference_warp(frame, t.inverse, 16) + 7)
+
+
+def test_centre_is_the_square_centre():
+    t = square_transform(center=(100.0, 50.0), side=60.0, size=120, roll_deg=33.0)
+    assert t.centre == pytest.approx((100.0, 50.0), abs=1e-9)
+
+
 def test_inverse_is_the_inverse():
     t = square_transform(center=(321.0, 222.0), side=173.0, size=128, roll_deg=-17.0)
     product = np.vstack([t.matrix, [0, 0, 1]]) @ np.vstack([t.inverse, [0, 0, 1]])

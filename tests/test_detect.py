@@ -144,6 +144,18 @@ def test_input_tensor_is_the_letterboxed_frame_scaled_to_minus_one_one_in_a_reus
     assert detector.input_tensor(frame[:, ::-1])[0] is tensor
 
 
+def test_int8_detector_is_fed_by_table_the_bytes_of_quantizing_its_float_input() -> None:
+    """short_int8 takes int8: detect() looks each pixel up in a 256-entry table; it must give what
+    quantizing input_tensor's [-1, 1] values by hand gives (round(v / scale + zero point), clipped)."""
+    detector = FaceDetector(DetectorOptions(kind="short_int8"))
+    frame = np.random.default_rng(1).integers(0, 256, (90, 160, 3), dtype=np.uint8)
+    scale, zero_point = detector._model._input["quantization"]
+    by_hand = np.clip(np.round(detector.input_tensor(frame)[0] / np.float32(scale) + np.float32(zero_point)), -128, 127)
+    detector.detect(frame)
+    assert detector._quantized.dtype == np.int8
+    np.testing.assert_array_equal(detector._quantized, by_hand.astype(np.int8))
+
+
 @pytest.mark.parametrize(
     ("frame", "error", "message"),
     [

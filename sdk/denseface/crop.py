@@ -18,7 +18,8 @@ so that the last-bit differences of a float detector between machines rarely mov
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -58,12 +59,22 @@ DETECTION_FREE_ROLL_DEG = 45.0
 class CropTransform:
     """A similarity transform from frame pixels to crop pixels.
 
-    matrix: (2, 3) float64, crop = matrix @ [x, y, 1] (OpenCV's warpAffine convention).
+    matrix: (2, 3) float64, crop = matrix @ [x, y, 1] (OpenCV's warpAffine convention); read-only.
     size: side of the square crop, pixels. scale: crop pixels per frame pixel.
     """
 
     matrix: np.ndarray
     size: int
+    # warp's sampling maps by frame (height, width); derived from matrix, not part of the value
+    _maps: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # a read-only copy: the cached maps must not outlive a change of the matrix
+        matrix = np.array(self.matrix, np.float64)
+        if matrix.shape != (2, 3):
+            raise ValueError(f"a crop transform's matrix must be (2, 3), got {matrix.shape}")
+        matrix.setflags(write=False)
+        object.__setattr__(self, "matrix", matrix)
 
     @property
     def scale(self) -> float:
@@ -78,13 +89,23 @@ class CropTransform:
         return _apply(self.inverse, points)
 
     @property
+    def centre(self) -> tuple[float, float]:
+        """(x, y) frame pixels of the crop's centre pixel position ((size − 1)/2, (size − 1)/2)."""
+        (ia, ib, ic), (id_, ie, if_) = self._inverse_rows()
+        m = (self.size - 1) / 2.0
+        return ia * m + ib * m + ic, id_ * m + ie * m + if_
+
+    @property
     def inverse(self) -> np.ndarray:
         """(2, 3) float64 crop → frame matrix (cv2.invertAffineTransform's formulas, in Python floats so
         that no compiler fuses them differently on another machine)."""
-        (a, b, c), (d, e, f) = (float(v) for v in self.matrix[0]), (float(v) for v in self.matrix[1])
+        return np.array(self._inverse_rows())
+
+    def _inverse_rows(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+        (a, b, c), (d, e, f) = self.matrix.tolist()
         det = a * e - b * d
         ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
-        return np.array([[ia, ib, -ia * c - ib * f], [id_, ie, -id_ * c - ie * f]])
+        return (ia, ib, -ia * c - ib * f), (id_, ie, -id_ * c - ie * f)
 
     def warp(self, frame: np.ndarray, border_value: int = 0) -> np.ndarray:
         """The (size, size, C) uint8 crop of a uint8 ``frame``: bilinear, outside the frame ``border_value``.
@@ -92,21 +113,74 @@ class CropTransform:
         Crop pixel (u, v) samples frame position p = inverse · [u, v, 1] rounded to 1/32 px, as
         (Σ wᵢ·pixelᵢ + 512) >> 10 over its four neighbours with integer weights wᵢ = (32 − fx or fx)·(32 − fy
         or fy) (OpenCV's fixed-point bilinear remap). Positions are computed element by element in
-        float64 and the interpolation in integers, so every machine produces the same bytes.
+        float64 and the interpolation in integers, so every machine produces the same bytes. The
+        sampling maps are kept per frame size: a transform used again (video mode keeps a still
+        face's crop) skips building them.
         """
+        height, width = frame.shape[:2]
+        maps = self._maps.get((height, width))
+        if maps is None:
+            maps = self._maps[(height, width)] = self._sampling_maps(height, width)
+        whole, fraction, (y0, y1, x0, x1) = maps
+        if y1 <= y0 or x1 <= x0:  # the crop lies entirely outside the frame
+            return np.full((self.size, self.size) + frame.shape[2:], border_value, np.uint8)
+        # Copying the frame's rows the crop reads first streams them into the cache in order; the
+        # rotated, scattered reads of remap then hit the cache (~2× faster on a frame fresh from
+        # memory: benchmarks/README.md, "Where the time goes").
+        source = frame[y0:y1, x0:x1]
+        region = _work_array("region", source.shape, np.uint8)
+        np.copyto(region, source)
+        return cv2.remap(region, whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=(border_value,) * 3)
+
+    def _sampling_maps(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+        """cv2.remap's fixed-point maps for an (height, width) frame: (size, size, 2) int16 whole
+        pixels (x, y) of the top-left neighbour, relative to the region of the frame the crop reads;
+        (size, size) uint16 fractions (32·fy + fx); and that region (y0, y1, x0, x1), clipped to the
+        frame (every neighbour inside the frame lies in it; those outside stay outside it)."""
         (a, b, c), (d, e, f) = self.inverse * SUBPIXEL
         steps = np.arange(self.size, dtype=np.float64)
-        height, width = frame.shape[:2]
+        shape = (2, self.size, self.size)
+        positions = _work_array("positions", shape, np.float64)
+        integers, fractions = _work_array("integers", shape, np.int32), _work_array("fractions", shape, np.int32)
+        x, y = positions
         # (v, u) positions in 1/32 px; those beyond the border by more than a pixel are all border,
         # clipped to stay in OpenCV's int16 maps
-        x = np.clip(np.rint((b * steps[:, None] + c) + a * steps[None, :]), -2 * SUBPIXEL, (width + 1) * SUBPIXEL)
-        y = np.clip(np.rint((e * steps[:, None] + f) + d * steps[None, :]), -2 * SUBPIXEL, (height + 1) * SUBPIXEL)
-        x, y = x.astype(np.int32), y.astype(np.int32)
+        np.add(b * steps[:, None] + c, a * steps[None, :], out=x)
+        np.add(e * steps[:, None] + f, d * steps[None, :], out=y)
+        np.rint(positions, out=positions)
+        np.clip(x, -2 * SUBPIXEL, (width + 1) * SUBPIXEL, out=x)
+        np.clip(y, -2 * SUBPIXEL, (height + 1) * SUBPIXEL, out=y)
+        np.copyto(integers, positions, casting="unsafe")  # whole numbers already: exact
+        np.bitwise_and(integers, SUBPIXEL - 1, out=fractions)
+        fractions[1] <<= SUBPIXEL_BITS
+        fractions[1] |= fractions[0]
+        fraction = fractions[1].astype(np.uint16)  # 32·fy + fx
+        left, top = np.right_shift(integers, SUBPIXEL_BITS, out=integers)  # floor: the top-left neighbour
+        x0, x1 = max(int(left.min()), 0), min(int(left.max()) + 2, width)
+        y0, y1 = max(int(top.min()), 0), min(int(top.max()) + 2, height)
         whole = np.empty((self.size, self.size, 2), np.int16)
-        whole[..., 0], whole[..., 1] = x >> SUBPIXEL_BITS, y >> SUBPIXEL_BITS  # floor: the top-left neighbour
-        fraction = ((y & (SUBPIXEL - 1)) * SUBPIXEL + (x & (SUBPIXEL - 1))).astype(np.uint16)
-        return cv2.remap(frame, whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                         borderValue=(border_value,) * 3)
+        np.subtract(left, x0, out=whole[..., 0], casting="unsafe")  # within int16: clipped above
+        np.subtract(top, y0, out=whole[..., 1], casting="unsafe")
+        whole.setflags(write=False)
+        fraction.setflags(write=False)
+        return whole, fraction, (y0, y1, x0, x1)
+
+
+_WORK = threading.local()
+
+
+def _work_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """This thread's work array ``name`` of ``shape`` and ``dtype`` (a view of a buffer kept per thread
+    and grown as needed; overwritten by the next use). Warping allocates no large temporaries: fresh
+    ~0.1 MB arrays on every crop cost more than the arithmetic (new pages from the OS each time)."""
+    dtype = np.dtype(dtype)
+    count = math.prod(shape)
+    buffer = getattr(_WORK, name, None)
+    if buffer is None or buffer.dtype != dtype or buffer.size < count:
+        buffer = np.empty(count, dtype)
+        setattr(_WORK, name, buffer)
+    return buffer[:count].reshape(shape)
 
 
 def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -139,7 +213,8 @@ def square_transform(center: tuple[float, float], side: float, size: int, roll_d
 
 def _snap(value: float, step: float) -> float:
     """``value`` rounded to a multiple of ``step`` (a power of two, so the result is exact)."""
-    return float(np.rint(float(value) / step) * step)
+    value = float(value)
+    return round(value / step) * step if math.isfinite(value) else value  # round(): half to even, as np.rint
 
 
 def landmark_square(points_xy: np.ndarray) -> tuple[tuple[float, float], float]:

@@ -143,6 +143,13 @@ class Detection:
     keypoints: np.ndarray
 
 
+def scale_pixels(pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """BlazeFace's input scaling: uint8 pixels → float32 pixel / 127.5 − 1, in [-1, 1]."""
+    scaled = np.divide(pixels, np.float32(127.5), out=out, dtype=np.float32)
+    scaled -= np.float32(1.0)
+    return scaled
+
+
 @dataclass(frozen=True)
 class Letterbox:
     """How a frame was fitted into the square model input (resize keeping aspect, then centre padding).
@@ -234,6 +241,14 @@ class FaceDetector:
         # the letterboxed frame and the model input, reused from frame to frame (input_tensor)
         self._canvas = np.zeros((size, size, 3), np.uint8)
         self._tensor = np.zeros((1, size, size, 3), np.float32)
+        # A quantized input (short_int8) is a function of the pixel value alone: a 256-entry table
+        # from pixel to input value, the same bytes as scaling then quantizing (TFLiteModel.quantize),
+        # at one lookup per pixel instead of five float passes.
+        self._pixel_table = None
+        self._quantized = None
+        if self._model.input_dtype != np.float32:
+            self._pixel_table = self._model.quantize(scale_pixels(np.arange(256, dtype=np.uint8)))
+            self._quantized = np.zeros((1, size, size, 3), self._model.input_dtype)
         count = self._anchors.shape[0]
         expected = [(1, count, 1), (1, count, 4 + 2 * NUM_KEYPOINTS)]
         if sorted(self._model.output_shapes) != expected:
@@ -249,16 +264,25 @@ class FaceDetector:
             (1, S, S, 3) float32 in [-1, 1] (pixel / 127.5 - 1), S = the model's input side: this
             detector's own buffer, overwritten by the next call; and the frame's :class:`Letterbox`.
         """
+        letterbox = self._letterbox(frame)
+        scale_pixels(self._canvas, out=self._tensor[0])
+        return self._tensor, letterbox
+
+    def _letterbox(self, frame: np.ndarray) -> Letterbox:
+        """Letterbox a checked frame into this detector's canvas; returns how."""
         frame = check_frame(frame)
         letterbox = Letterbox.fit(frame.shape[0], frame.shape[1], self._spec.input_size)
         letterbox.apply(frame, out=self._canvas)
-        np.divide(self._canvas, np.float32(127.5), out=self._tensor[0])
-        self._tensor -= np.float32(1.0)
-        return self._tensor, letterbox
+        return letterbox
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """Detect faces in an (H, W, 3) uint8 RGB frame; returns detections by descending score."""
-        tensor, letterbox = self.input_tensor(frame)
+        if self._pixel_table is None:
+            tensor, letterbox = self.input_tensor(frame)
+        else:  # the quantized input by table: the same bytes as quantizing input_tensor(frame)
+            letterbox = self._letterbox(frame)
+            tensor = self._quantized
+            tensor[0] = cv2.LUT(self._canvas, self._pixel_table)
         outputs = self._model.run(tensor)
         regressors = next(o for o in outputs if o.shape[-1] != 1).reshape(-1, 4 + 2 * NUM_KEYPOINTS)
         logits = next(o for o in outputs if o.shape[-1] == 1).reshape(-1)

@@ -114,15 +114,26 @@ class TFLiteModel:
                     f"model input has dtype {x.dtype}; {self.path.name} expects {self.input_dtype} "
                     "or floating point values to quantize"
                 )
-            scale, zero_point = self._input["quantization"]
-            if scale == 0.0:
-                raise ValueError(f"{self.path.name}: quantized input tensor has no scale")
-            info = np.iinfo(self.input_dtype)
-            quantized = np.round(x.astype(np.float32) / np.float32(scale) + np.float32(zero_point))
-            return np.clip(quantized, info.min, info.max).astype(self.input_dtype)
+            return self.quantize(x)
         if np.issubdtype(self.input_dtype, np.floating) and np.issubdtype(x.dtype, np.floating):
             return np.ascontiguousarray(x, dtype=self.input_dtype)
         raise TypeError(f"model input has dtype {x.dtype}; {self.path.name} expects {self.input_dtype}")
+
+    def quantize(self, values: np.ndarray) -> np.ndarray:
+        """Float ``values`` (any shape) → the int8/uint8 input tensor's values: round(v / scale +
+        zero_point) in float32, clipped to the dtype's range. The one quantization rule of this module.
+
+        Raises:
+            ValueError: the input tensor is not quantized (or has no scale).
+        """
+        if self.input_dtype.type not in _QUANTIZED_DTYPES:
+            raise ValueError(f"{self.path.name}: the input tensor is {self.input_dtype}, not quantized")
+        scale, zero_point = self._input["quantization"]
+        if scale == 0.0:
+            raise ValueError(f"{self.path.name}: quantized input tensor has no scale")
+        info = np.iinfo(self.input_dtype)
+        quantized = np.round(np.asarray(values).astype(np.float32) / np.float32(scale) + np.float32(zero_point))
+        return np.clip(quantized, info.min, info.max).astype(self.input_dtype)
 
     def run(self, x: np.ndarray) -> list[np.ndarray]:
         """Run the model once.

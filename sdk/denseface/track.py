@@ -46,13 +46,14 @@ MIN_FACE_PX = 8.0  # a tracked face whose 68-point box side falls below this (fr
 TRACK_DEAD_BAND = 0.03
 TRACK_DEAD_BAND_DEG = 3.0
 # A track is confirmed on every frame by its crop's content: a small grey thumbnail of the crop
-# (APPEARANCE_SIDE² pixels) must correlate with the previous frame's by at least APPEARANCE_MIN_NCC
+# (APPEARANCE_SIDE² pixels, each the mean of an 8×8 block: INTER_AREA's integer-factor path, the
+# cheapest) must correlate with the previous frame's by at least APPEARANCE_MIN_NCC
 # (zero-mean normalised cross-correlation) and show some texture (standard deviation at least
 # APPEARANCE_MIN_STD grey levels). Otherwise the detector runs on that frame and the track lives on
 # only if a detection confirms it, so a face that vanishes (a cut, a covered lens, a black or grey
 # frame) is dropped on the first frame without it. The landmark model itself has no face-presence
 # output; the landmarks of a crop without a face still look like a face.
-APPEARANCE_SIDE = 16
+APPEARANCE_SIDE = MODEL_INPUT // 8
 APPEARANCE_MIN_NCC = 0.5
 APPEARANCE_MIN_STD = 2.0
 
@@ -68,8 +69,8 @@ def next_tracking_crop(current: CropTransform, points: np.ndarray) -> CropTransf
     moved at most ``TRACK_DEAD_BAND`` of the crop side, its scale changed at most ``TRACK_DEAD_BAND``
     and its roll at most ``TRACK_DEAD_BAND_DEG`` degrees."""
     proposed = tracking_crop(points)
-    middle = np.full((1, 2), (current.size - 1) / 2.0)
-    shift = float(np.linalg.norm(proposed.to_frame(middle) - current.to_frame(middle)))
+    (x0, y0), (x1, y1) = current.centre, proposed.centre
+    shift = math.hypot(x1 - x0, y1 - y0)
     scale_change = abs(proposed.scale / current.scale - 1.0)
     roll_change = abs(math.remainder(crop_roll(proposed) - crop_roll(current), 2 * math.pi))
     if (shift <= TRACK_DEAD_BAND * current.size / current.scale and scale_change <= TRACK_DEAD_BAND
@@ -96,7 +97,8 @@ def looks_tracked(crop_points: np.ndarray) -> bool:
 
 
 def appearance(crop: np.ndarray) -> np.ndarray:
-    """(APPEARANCE_SIDE, APPEARANCE_SIDE) float32 zero-mean grey thumbnail of a (120, 120, 3) uint8 crop."""
+    """(APPEARANCE_SIDE, APPEARANCE_SIDE) = (15, 15) float32 zero-mean grey thumbnail of a (120, 120, 3)
+    uint8 crop."""
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     small = cv2.resize(grey, (APPEARANCE_SIDE, APPEARANCE_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
     return small - small.mean()
