@@ -6,7 +6,8 @@ mode, and how much accuracy depends on the convention of the caller's face boxes
 Jitter: one AFLW2000-3D original (a still face), repeated ``--frames`` times with fresh Gaussian
 sensor noise (σ = ``--noise`` grey levels) per frame, run through ``landmarks_for_video`` (VIDEO mode:
 tracking crop from the previous frame) with the default One-Euro filter and with the filter off
-(``min_cutoff`` 1e9 Hz: no smoothing), and through ``landmarks`` (IMAGE mode: detection every frame).
+(``min_cutoff`` 1e9 Hz: no smoothing), and through ``landmarks`` (IMAGE mode: detection every frame)
+with the default int8 detector and with the float one (the int8 detector's boxes are noisier).
 Jitter = mean over frames and the 520 points of the 2-D displacement between consecutive frames,
 in pixels and in % of √(w·h) of the face's 68-point box.
 
@@ -30,7 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.common import DEFAULT_OUT, format_table, landmark_model, pyplot, save_png, write_json
+from benchmarks.common import DEFAULT_OUT, format_table, model_argument, pyplot, save_png, write_json
 from benchmarks.frames import background, moving_face_frames
 from denseface import DenseFace, RunningMode
 from benchmarks.accuracy import MAX_FACES
@@ -111,13 +112,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, help="score only the first N AFLW2000-3D images")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder for JSON and PNG")
     args = parser.parse_args(argv)
-    model = landmark_model(args.model)
+    model = model_argument(parser, args.model)
 
     frame = cv2.cvtColor(cv2.imread(str(AFLW2000 / "images" / STILL_FACE)), cv2.COLOR_BGR2RGB).astype(np.float32)
     face_size = DenseFace(model_path=model).landmarks(frame.astype(np.uint8))[0].box
     norm = float(np.sqrt((face_size[2] - face_size[0]) * (face_size[3] - face_size[1])))
     runs = {
         "image mode (detect every frame)": jitter(DenseFace(model_path=model), frame, args.frames, args.noise, False),
+        "image mode, float detector (short)": jitter(DenseFace(model_path=model, detector="short"), frame,
+                                                     args.frames, args.noise, False),
         "video mode, One-Euro off": jitter(DenseFace(model_path=model, running_mode=RunningMode.VIDEO,
                                                      min_cutoff=1e9), frame, args.frames, args.noise, True),
         "video mode, One-Euro (default)": jitter(DenseFace(model_path=model, running_mode=RunningMode.VIDEO),

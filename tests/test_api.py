@@ -428,10 +428,14 @@ def astronaut() -> np.ndarray:
     return skimage_data.astronaut()
 
 
-@pytest.mark.parametrize("gone", ["black", "grey", "other picture"])
-def test_video_drops_a_face_on_the_first_frame_without_it(gone):
-    """After 20 frames of a tracked face, frames without it give no face at all (no ghost)."""
+@pytest.mark.parametrize("gone, at_edge", [("black", False), ("grey", False), ("other picture", False),
+                                            ("grey", True)])
+def test_video_drops_a_face_on_the_first_frame_without_it(gone, at_edge):
+    """After 20 frames of a tracked face, frames without it give no face at all (no ghost); also when
+    the face was at the frame's edge, so that its crop's black border showed in every frame."""
     frame = astronaut()
+    if at_edge:  # the face at the left edge: its crop sticks out of the frame by ~40 px
+        frame = np.ascontiguousarray(frame[:, 200:])  # (before frame_cells: a ghost on every grey frame)
     video = DenseFace(running_mode=RunningMode.VIDEO)
     rng = np.random.default_rng(0)
     for k in range(20):  # the face moves a little, as in a hand-held video
@@ -469,6 +473,19 @@ def test_nme_on_aflw2000_originals(shared_data, model, limit):
         nme.append(float(nme_per_image(pred, gt["pts68"][i, :2].T[None].astype(np.float64))[0]))
     assert missed <= 5, f"{missed} of {len(chosen)} faces not detected"
     assert float(np.mean(nme)) < limit, f"mean NME {np.mean(nme):.2f} % over {len(nme)} faces"
+
+
+def test_frame_cells_are_the_thumbnail_cells_inside_the_frame():
+    """A 120-px crop at scale 1 centred on the left edge (x = 0): crop column u samples frame x = u − 59.5,
+    so the 8-px cells of columns 0..7 (x up to 4.5 − 60 < 0 at their left edges) are outside."""
+    from denseface.crop import square_transform
+    from denseface.track import frame_cells
+
+    cells = frame_cells(square_transform(center=(0.0, 240.0), side=120.0, size=120), 480, 640)
+    expected = np.zeros((15, 15), bool)
+    expected[:, 8:] = True
+    np.testing.assert_array_equal(cells, expected)
+    assert frame_cells(square_transform(center=(320.0, 240.0), side=120.0, size=120), 480, 640).all()
 
 
 def test_tracking_crop_dead_band():

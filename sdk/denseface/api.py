@@ -58,8 +58,10 @@ class DenseFaceOptions:
             (a third of its cost, for CPUs without fast int8; see the model card).
         model_path: landmark model .tflite instead of the bundled ``model``.
         detector: BlazeFace model: "short_int8" (faces within ~2 m; the short-range model in int8,
-            0.73× its float time, the same end-to-end accuracy on AFLW2000-3D: benchmarks/README.md),
-            "short" (the same model in float) or "full" (192×192 sparse model).
+            0.73× its float time, the same end-to-end accuracy on AFLW2000-3D, but boxes ~6× noisier
+            under sensor noise, so IMAGE mode jitters ~2× more on a still face: benchmarks/README.md),
+            "short" (the same model in float: the steadier choice for IMAGE mode on a video stream;
+            VIDEO mode tracks without the detector) or "full" (192×192 sparse model).
         detector_path: explicit detector .tflite instead of the bundled BlazeFace one.
         max_faces: most faces returned per frame (>= 1), highest detector scores first.
         min_score: minimum detector score in (0, 1).

@@ -96,12 +96,29 @@ def looks_tracked(crop_points: np.ndarray) -> bool:
     return TRACK_SIDE_RANGE[0] <= side <= TRACK_SIDE_RANGE[1] and shift <= TRACK_MAX_SHIFT
 
 
-def appearance(crop: np.ndarray) -> np.ndarray:
-    """(APPEARANCE_SIDE, APPEARANCE_SIDE) = (15, 15) float32 zero-mean grey thumbnail of a (120, 120, 3)
-    uint8 crop."""
+def appearance(crop: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """(APPEARANCE_SIDE, APPEARANCE_SIDE) = (15, 15) float32 grey thumbnail of a (120, 120, 3) uint8 crop,
+    zero-mean over the ``cells`` that show the frame (:func:`frame_cells`) and 0 elsewhere: the black
+    border of a crop that sticks out of the frame is the same in every frame and would make any two
+    such crops look alike."""
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     small = cv2.resize(grey, (APPEARANCE_SIDE, APPEARANCE_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return small - small.mean()
+    if cells.all():
+        return small - small.mean()
+    if not cells.any():
+        return np.zeros_like(small)
+    return np.where(cells, small - small[cells].mean(), np.float32(0.0))
+
+
+def frame_cells(transform: CropTransform, height: int, width: int) -> np.ndarray:
+    """(APPEARANCE_SIDE, APPEARANCE_SIDE) bool: the thumbnail cells (8×8 crop pixels each) whose every
+    crop pixel samples inside an (height, width) frame, for the crop made by ``transform``."""
+    (a, b, c), (d, e, f) = transform.inverse
+    edges = np.arange(APPEARANCE_SIDE + 1) * (MODEL_INPUT / APPEARANCE_SIDE) - 0.5  # cell edges, crop px
+    x = a * edges[None, :] + b * edges[:, None] + c  # frame position of each cell corner (v, u)
+    y = d * edges[None, :] + e * edges[:, None] + f
+    inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)  # the corners; the cells are convex
+    return inside[:-1, :-1] & inside[:-1, 1:] & inside[1:, :-1] & inside[1:, 1:]
 
 
 def same_content(previous: np.ndarray, current: np.ndarray) -> bool:
@@ -219,7 +236,7 @@ class Tracker:
         for track in tracks:
             with measure(timer, "crop"):
                 crop = track.crop.warp(frame)
-            look = appearance(crop)
+            look = appearance(crop, frame_cells(track.crop, frame.shape[0], frame.shape[1]))
             with measure(timer, "infer"):
                 output = self.model.run(crop)
             with measure(timer, "decode"):
