@@ -97,6 +97,14 @@ def test_a_transform_warps_every_frame_it_is_given_with_its_kept_maps():
         t.matrix[0, 2] += 1.0
 
 
+def test_a_crop_reading_megabytes_of_the_frame_is_warped_the_same():
+    """A face filling a large frame: the region the crop reads (~2.4 MB) is copied into a fresh array
+    rather than a kept work array; the bytes are the per-pixel reference's all the same."""
+    frame = np.random.default_rng(5).integers(0, 256, (1000, 1000, 3), np.uint8)
+    t = square_transform(center=(500.2, 480.9), side=900.0, size=24, roll_deg=10.0)
+    np.testing.assert_array_equal(t.warp(frame), _reference_warp(frame, t.inverse, 24))
+
+
 def test_a_crop_entirely_outside_the_frame_is_the_border_value():
     frame = np.full((30, 40, 3), 200, np.uint8)
     t = square_transform(center=(-50.0, 15.0), side=20.0, size=16)

@@ -168,6 +168,7 @@ class CropTransform:
 
 
 _WORK = threading.local()
+_WORK_KEPT_BYTES = 1 << 20  # work arrays up to 1 MiB are kept per thread (a 120-px crop's: ~0.6 MB in all)
 
 
 def _work_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
@@ -176,6 +177,8 @@ def _work_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
     ~0.1 MB arrays on every crop cost more than the arithmetic (new pages from the OS each time)."""
     dtype = np.dtype(dtype)
     count = math.prod(shape)
+    if count * dtype.itemsize > _WORK_KEPT_BYTES:  # a huge face: not worth keeping per thread
+        return np.empty(shape, dtype)
     buffer = getattr(_WORK, name, None)
     if buffer is None or buffer.dtype != dtype or buffer.size < count:
         buffer = np.empty(count, dtype)
