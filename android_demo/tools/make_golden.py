@@ -29,7 +29,8 @@ Which path made each file:
   Java port must match it byte for byte), once inside the frame and once reaching beyond its border,
   and ``Letterbox.apply`` (cv2.resize INTER_AREA when shrinking, INTER_LINEAR when enlarging; OpenCV 5
   resizes in floating point and the Java port matches it to 1 grey level) of a small downscaled
-  AFLW2000-3D photo.
+  AFLW2000-3D photo; and the video mode's crop-content thumbnails (``track.frame_cells`` and
+  ``track.appearance``) of two 120-px crops of it, one inside the frame and one half outside.
 
 Arrays are stored as {"dtype", "shape", "base64"} (little-endian raw bytes, exact); scalars and short
 lists as JSON numbers (Python's repr: exact float64).
@@ -57,7 +58,7 @@ from denseface.pose import fit_similarity, head_pose, roll_from_eyes, rotation_f
 from denseface.smooth import OneEuroFilter
 from denseface.ssd import ssd_anchors, weighted_nms
 from denseface.topology import IBUG68, load_topology
-from denseface.track import looks_tracked, next_tracking_crop, tracking_crop
+from denseface.track import appearance, frame_cells, looks_tracked, next_tracking_crop, tracking_crop
 from train.data import AFLW2000
 
 IMAGES = AFLW2000 / "images"
@@ -322,8 +323,16 @@ def images_golden() -> dict:
     shrink = Letterbox.fit(90, 120, 64)
     small = np.ascontiguousarray(source[30:54, 40:72])  # 24 x 32
     enlarge = Letterbox.fit(24, 32, 48)
+    looks = []
+    for centre, side, roll in (((60.0, 45.0), 60.0, 8.0), ((20.0, 70.0), 90.0, -21.0)):  # inside; half outside
+        crop = square_transform(centre, side, MODEL_INPUT, roll)
+        cells = frame_cells(crop, *source.shape[:2])
+        looks.append({"matrix": crop.matrix.reshape(-1).tolist(), "cells": packed(cells.astype(np.uint8), "uint8"),
+                      "crop_rgb": packed(crop.warp(source), "uint8"),
+                      "expected": packed(appearance(crop.warp(source), cells), "float32")})
     return {
-        "made_by": "denseface.crop.CropTransform.warp and denseface.detect.Letterbox.apply (cv2.resize)",
+        "made_by": "denseface.crop.CropTransform.warp, denseface.detect.Letterbox.apply (cv2.resize), "
+                   "denseface.track.frame_cells and appearance",
         "opencv_version": cv2.__version__,
         "source": packed(source, "uint8"),
         "warp": {"matrix": warp.matrix.reshape(-1).tolist(), "size": warp.size,
@@ -333,6 +342,7 @@ def images_golden() -> dict:
         "letterbox_shrink": {"input_size": 64, "expected": packed(shrink.apply(source), "uint8")},
         "small": packed(small, "uint8"),
         "letterbox_enlarge": {"input_size": 48, "expected": packed(enlarge.apply(small), "uint8")},
+        "appearance": looks,
     }
 
 

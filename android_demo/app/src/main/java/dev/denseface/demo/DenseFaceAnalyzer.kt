@@ -83,18 +83,28 @@ class DenseFaceAnalyzer(
             }
         }
 
-        override fun landmarks(frame: Frame, crop: CropTransform): FloatArray {
+        override fun width(frame: Frame): Int = frame.width
+
+        override fun height(frame: Frame): Int = frame.height
+
+        override fun crop(frame: Frame, crop: CropTransform): ByteArray {
+            val start = SystemClock.elapsedRealtimeNanos()
+            try {
+                return landmarks!!.warp(frame, crop)
+            } finally {
+                cropNs += SystemClock.elapsedRealtimeNanos() - start
+            }
+        }
+
+        override fun landmarks(cropRgb: ByteArray): FloatArray {
             val model = landmarks!!
             val start = SystemClock.elapsedRealtimeNanos()
-            model.prepare(frame, crop)
-            val prepared = SystemClock.elapsedRealtimeNanos()
             try {
-                return model.infer()
+                return model.runOnCrop(cropRgb)
             } catch (error: RuntimeException) {
                 throw ModelRunException("the landmark model", model.device, error)
             } finally {
-                cropNs += prepared - start
-                inferNs += SystemClock.elapsedRealtimeNanos() - prepared
+                inferNs += SystemClock.elapsedRealtimeNanos() - start
                 landmarkRuns++
             }
         }

@@ -2,6 +2,7 @@ package dev.denseface.core;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * How the stages compose, for one image or a video stream: a port of {@code DenseFace.landmarks} and
@@ -12,9 +13,11 @@ import java.util.List;
  * <p>Video mode: while a face is tracked, its crop comes from its landmarks in the previous frame (no
  * detection). The detector runs when nothing is tracked, when a track is lost (its points are
  * non-finite, smaller than {@link #MIN_FACE_PX}, or no longer framed as a face, see
- * {@link #looksTracked}), and every {@code redetectInterval} frames (then tracks the detector no longer
- * confirms are dropped and new faces start tracks). Points are smoothed by a One-Euro filter per
- * track; the next crop uses the unsmoothed points.
+ * {@link #looksTracked}), when a track's crop no longer shows what it showed in the previous frame
+ * ({@link #sameContent}; such a track is kept only if a detection confirms it), and every
+ * {@code redetectInterval} frames (then tracks the detector no longer confirms are dropped and new
+ * faces start tracks). Points are smoothed by a One-Euro filter per track; the next crop uses the
+ * unsmoothed points.
  *
  * <p>Not thread-safe (video mode keeps tracking state): one instance per stream.
  *
@@ -27,8 +30,20 @@ public final class FacePipeline<F> {
         /** Detections in frame pixels, by descending score, at most the options' maxFaces. */
         List<Detection> detect(F frame);
 
-        /** The landmark model's 1560 dequantized outputs for the crop of {@code frame} made by {@code crop}. */
-        float[] landmarks(F frame, CropTransform crop);
+        /** The frame's width, pixels. */
+        int width(F frame);
+
+        /** The frame's height, pixels. */
+        int height(F frame);
+
+        /**
+         * The {@code crop.size()}² × 3 RGB bytes of {@code frame} under {@code crop}
+         * ({@link ImageOps#warpToRgb}); the next call may reuse the array.
+         */
+        byte[] crop(F frame, CropTransform crop);
+
+        /** The landmark model's 1560 dequantized outputs for a crop made by {@link #crop}. */
+        float[] landmarks(byte[] cropRgb);
     }
 
     /**
@@ -66,6 +81,21 @@ public final class FacePipeline<F> {
     /** ... or its centre moves further than this fraction of the crop side from the crop's centre. */
     public static final double TRACK_MAX_SHIFT = 0.25;
 
+    /**
+     * A track is confirmed on every frame by its crop's content (track.py's appearance check): a grey
+     * thumbnail of the crop, {@code APPEARANCE_SIDE}² cells of 8 × 8 pixels, zero-mean over the cells
+     * inside the frame, must correlate with the previous frame's by at least {@link #APPEARANCE_MIN_NCC}
+     * and show a standard deviation of at least {@link #APPEARANCE_MIN_STD} grey levels; otherwise the
+     * detector runs and the track lives on only if a detection confirms it (no ghost when the face goes).
+     */
+    public static final int APPEARANCE_SIDE = Crop.MODEL_INPUT / 8;
+
+    /** Least normalised correlation of consecutive thumbnails of a track's crop. */
+    public static final double APPEARANCE_MIN_NCC = 0.5;
+
+    /** Least standard deviation of a thumbnail, grey levels. */
+    public static final double APPEARANCE_MIN_STD = 2.0;
+
     /** A tracked face whose 68-point box side falls below this (frame px) is lost. */
     public static final double MIN_FACE_PX = 8.0;
 
@@ -97,6 +127,7 @@ public final class FacePipeline<F> {
         float score;
         final OneEuroFilter smoother;
         float[] box; // last 68-point box, to match detections
+        float[] look; // appearance() of the last frame's crop; null before the first
 
         Track(CropTransform crop, float score, OneEuroFilter smoother, float[] box) {
             this.crop = crop;
@@ -122,7 +153,8 @@ public final class FacePipeline<F> {
         List<Face> faces = new ArrayList<>();
         for (Detection detection : stages.detect(frame)) {
             CropTransform crop = detectionCrop(detection);
-            faces.add(makeFace(LandmarkDecoder.decode(stages.landmarks(frame, crop), crop), detection.score()));
+            float[] output = stages.landmarks(stages.crop(frame, crop));
+            faces.add(makeFace(LandmarkDecoder.decode(output, crop), detection.score()));
             if (faces.size() == options.maxFaces()) {
                 break;
             }
@@ -147,17 +179,31 @@ public final class FacePipeline<F> {
         int interval = options.redetectInterval();
         boolean detected = tracks.isEmpty() || (interval > 0 && framesSinceDetection >= interval);
         if (detected) {
-            tracks = updateTracks(tracks, stages.detect(frame), true);
+            tracks = updateTracks(tracks, stages.detect(frame), track -> true);
         }
         List<Face> faces = new ArrayList<>();
-        List<Track> kept = track(frame, tracks, timestampMs, stages, faces);
-        if (kept.size() < tracks.size() && !detected) { // a track was lost: look again now
+        List<Track> doubtful = new ArrayList<>();
+        List<Track> alive = track(frame, tracks, timestampMs, stages, detected, faces, doubtful);
+        if (!detected && (alive.size() < tracks.size() || !doubtful.isEmpty())) {
+            // a track was lost, or its crop changed beyond a moving face's change: look again now; the
+            // doubtful tracks live on only if a detection confirms them, new faces start tracks
             detected = true;
-            List<Track> all = updateTracks(kept, stages.detect(frame), false);
-            List<Track> fresh = new ArrayList<>(all.subList(kept.size(), all.size()));
-            kept.addAll(track(frame, fresh, timestampMs, stages, faces));
+            List<Track> all = updateTracks(alive, stages.detect(frame), doubtful::contains);
+            List<Face> keptFaces = new ArrayList<>();
+            List<Track> kept = new ArrayList<>();
+            for (int i = 0; i < alive.size(); i++) {
+                if (all.contains(alive.get(i))) {
+                    keptFaces.add(faces.get(i));
+                    kept.add(alive.get(i));
+                }
+            }
+            List<Track> fresh = new ArrayList<>(all);
+            fresh.removeAll(alive);
+            kept.addAll(track(frame, fresh, timestampMs, stages, true, keptFaces, new ArrayList<>()));
+            faces = keptFaces;
+            alive = kept;
         }
-        tracks = kept;
+        tracks = alive;
         framesSinceDetection = detected ? 1 : framesSinceDetection + 1;
         return faces;
     }
@@ -239,6 +285,88 @@ public final class FacePipeline<F> {
         return TRACK_SIDE_RANGE[0] <= side && side <= TRACK_SIDE_RANGE[1] && shift <= TRACK_MAX_SHIFT;
     }
 
+    /**
+     * The crop-content thumbnail of a crop (track.appearance): {@code APPEARANCE_SIDE}² grey levels,
+     * each cell the mean of 8 × 8 pixels (OpenCV's RGB2GRAY, (9798 R + 19235 G + 3735 B + 2¹⁴) >> 15,
+     * then INTER_AREA's rounded block mean), minus their mean over the {@code cells} inside the frame;
+     * 0 in the other cells.
+     *
+     * @param rgb MODEL_INPUT × MODEL_INPUT × 3 RGB bytes, row-major
+     * @param cells APPEARANCE_SIDE² flags from {@link #frameCells}, row-major
+     */
+    public static float[] appearance(byte[] rgb, boolean[] cells) {
+        int side = Crop.MODEL_INPUT, n = APPEARANCE_SIDE, block = side / n;
+        if (rgb.length != side * side * 3 || cells.length != n * n) {
+            throw new IllegalArgumentException("need " + side + " x " + side + " x 3 bytes and " + n * n + " cells");
+        }
+        int[] sums = new int[n * n];
+        for (int v = 0; v < side; v++) {
+            for (int u = 0; u < side; u++) {
+                int o = 3 * (v * side + u);
+                int grey = ((rgb[o] & 0xFF) * 9798 + (rgb[o + 1] & 0xFF) * 19235 + (rgb[o + 2] & 0xFF) * 3735 + (1 << 14)) >> 15;
+                sums[(v / block) * n + u / block] += grey;
+            }
+        }
+        float[] look = new float[n * n];
+        double total = 0;
+        int inside = 0;
+        for (int i = 0; i < n * n; i++) {
+            look[i] = (float) Math.rint(sums[i] / (double) (block * block)); // half to even, as OpenCV
+            if (cells[i]) {
+                total += look[i];
+                inside++;
+            }
+        }
+        float mean = inside > 0 ? (float) (total / inside) : 0f;
+        for (int i = 0; i < n * n; i++) {
+            look[i] = cells[i] ? look[i] - mean : 0f;
+        }
+        return look;
+    }
+
+    /**
+     * The thumbnail cells (8 × 8 crop pixels each, row-major) whose every crop pixel samples inside a
+     * width × height frame, for the crop made by {@code transform} (track.frame_cells).
+     */
+    public static boolean[] frameCells(CropTransform transform, int width, int height) {
+        int n = APPEARANCE_SIDE;
+        double[] m = transform.inverse();
+        boolean[] corner = new boolean[(n + 1) * (n + 1)];
+        for (int j = 0; j <= n; j++) {
+            for (int i = 0; i <= n; i++) {
+                double u = i * (Crop.MODEL_INPUT / (double) n) - 0.5, v = j * (Crop.MODEL_INPUT / (double) n) - 0.5;
+                double x = m[0] * u + m[1] * v + m[2], y = m[3] * u + m[4] * v + m[5];
+                corner[j * (n + 1) + i] = x >= 0 && x <= width - 1 && y >= 0 && y <= height - 1;
+            }
+        }
+        boolean[] cells = new boolean[n * n];
+        for (int j = 0; j < n; j++) {
+            for (int i = 0; i < n; i++) {
+                int k = j * (n + 1) + i;
+                cells[j * n + i] = corner[k] && corner[k + 1] && corner[k + n + 1] && corner[k + n + 2];
+            }
+        }
+        return cells;
+    }
+
+    /**
+     * Whether two {@link #appearance} thumbnails show the same textured content (track.same_content):
+     * both with a standard deviation of at least {@link #APPEARANCE_MIN_STD} over all cells and a
+     * normalised correlation of at least {@link #APPEARANCE_MIN_NCC}.
+     */
+    public static boolean sameContent(float[] previous, float[] current) {
+        double dot = 0, a = 0, b = 0;
+        for (int i = 0; i < previous.length; i++) {
+            dot += (double) previous[i] * current[i];
+            a += (double) previous[i] * previous[i];
+            b += (double) current[i] * current[i];
+        }
+        double floor = APPEARANCE_MIN_STD * APPEARANCE_SIDE; // the norm of a thumbnail whose std is the minimum
+        a = Math.sqrt(a);
+        b = Math.sqrt(b);
+        return a >= floor && b >= floor && dot / (a * b) >= APPEARANCE_MIN_NCC;
+    }
+
     /** (x0, y0, x1, y1): the tight box of the 68 landmarks' (x, y) among 520 × 3 points. */
     public static float[] box68(float[] points) {
         float x0 = Float.POSITIVE_INFINITY, y0 = Float.POSITIVE_INFINITY;
@@ -257,7 +385,12 @@ public final class FacePipeline<F> {
         return new Face(points, box68(points), score, headPose.headPose(points));
     }
 
-    private List<Track> updateTracks(List<Track> current, List<Detection> detections, boolean dropUnconfirmed) {
+    /**
+     * Match detections to tracks (a detection confirms a track when its centre lies in the track's
+     * 68-point box). Returns the tracks kept (confirmed ones and those {@code mustConfirm} spares, in
+     * order), then new tracks for the unmatched detections; at most maxFaces in all.
+     */
+    private List<Track> updateTracks(List<Track> current, List<Detection> detections, Predicate<Track> mustConfirm) {
         List<Track> kept = new ArrayList<>();
         boolean[] used = new boolean[detections.size()];
         for (Track track : current) {
@@ -273,7 +406,7 @@ public final class FacePipeline<F> {
                 used[match] = true;
                 track.score = detections.get(match).score();
             }
-            if (match >= 0 || !dropUnconfirmed) {
+            if (match >= 0 || !mustConfirm.test(track)) {
                 kept.add(track);
             }
         }
@@ -287,10 +420,18 @@ public final class FacePipeline<F> {
         return kept;
     }
 
-    private List<Track> track(F frame, List<Track> current, double timestampMs, Stages<F> stages, List<Face> faces) {
+    /**
+     * Run the model on each track's crop; adds the faces to {@code faces} and, unless the detector
+     * {@code confirmed} the tracks on this frame, the alive tracks whose crop no longer shows what it
+     * showed in the previous frame to {@code doubtful}. Returns the tracks still alive (one per face).
+     */
+    private List<Track> track(F frame, List<Track> current, double timestampMs, Stages<F> stages, boolean confirmed,
+                              List<Face> faces, List<Track> doubtful) {
         List<Track> alive = new ArrayList<>();
         for (Track track : current) {
-            float[] output = stages.landmarks(frame, track.crop);
+            byte[] rgb = stages.crop(frame, track.crop);
+            float[] look = appearance(rgb, frameCells(track.crop, stages.width(frame), stages.height(frame)));
+            float[] output = stages.landmarks(rgb);
             float[] points = LandmarkDecoder.decode(output, track.crop);
             boolean finite = true;
             for (float v : points) {
@@ -301,9 +442,13 @@ public final class FacePipeline<F> {
             if (!looksTracked(LandmarkDecoder.toCropPoints(output)) || side < MIN_FACE_PX) {
                 continue; // track lost
             }
+            if (!confirmed && track.look != null && !sameContent(track.look, look)) {
+                doubtful.add(track); // its crop changed: a detection must confirm it
+            }
             Face face = makeFace(track.smoother.filter(points, timestampMs), track.score);
             track.crop = nextTrackingCrop(track.crop, points);
             track.box = face.box();
+            track.look = look;
             faces.add(face);
             alive.add(track);
         }

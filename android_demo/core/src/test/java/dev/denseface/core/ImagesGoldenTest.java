@@ -64,6 +64,24 @@ public class ImagesGoldenTest {
     }
 
     @Test
+    public void cropContentThumbnailsAreTheSdks() {
+        int[] shape = shape(golden.get("source"));
+        for (Object item : list(golden.get("appearance"))) {
+            Map<String, Object> c = obj(item);
+            CropTransform crop = new CropTransform(doubles(c.get("matrix")), Crop.MODEL_INPUT);
+            boolean[] cells = FacePipeline.frameCells(crop, shape[1], shape[0]);
+            byte[] expectedCells = packedBytes(c.get("cells"));
+            int outside = 0;
+            for (int i = 0; i < cells.length; i++) {
+                assertEquals("cell " + i, expectedCells[i] != 0, cells[i]);
+                outside += cells[i] ? 0 : 1;
+            }
+            float[] look = FacePipeline.appearance(packedBytes(c.get("crop_rgb")), cells);
+            assertArrayEquals("thumbnail (" + outside + " cells outside the frame)", packedFloats(c.get("expected")), look, 1e-4f);
+        }
+    }
+
+    @Test
     public void rotationsTurnClockwise() {
         int[] image = {1, 2, 3, 4, 5, 6}; // 3 wide, 2 high
         assertArrayEquals(new int[] {4, 1, 5, 2, 6, 3}, ImageOps.rotate(image, 3, 2, 90));

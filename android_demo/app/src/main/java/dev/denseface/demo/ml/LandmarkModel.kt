@@ -62,15 +62,6 @@ class LandmarkModel private constructor(private val loaded: LoadedInterpreter) :
     /** Why the requested GPU / NNAPI delegate is not used (the model runs on the CPU); null when it is. */
     val fallbackReason: String? get() = loaded.fallbackReason
 
-    /**
-     * The model's 1560 dequantized outputs for the crop of [frame] made by [transform]
-     * (a 120 × 120 similarity crop, see the core's Crop and CropTransform): [prepare] then [infer].
-     */
-    fun run(frame: Frame, transform: CropTransform): FloatArray {
-        prepare(frame, transform)
-        return infer()
-    }
-
     /** The model's 1560 dequantized outputs for a 120 × 120 × 3 RGB crop (row-major bytes). */
     fun runOnCrop(cropRgb: ByteArray): FloatArray {
         require(cropRgb.size == crop.size) { "the landmark model takes $size x $size x 3 bytes, got ${cropRgb.size}" }
@@ -78,10 +69,10 @@ class LandmarkModel private constructor(private val loaded: LoadedInterpreter) :
         return infer()
     }
 
-    /** Stage 1 of [run]: warp the crop out of [frame] and write it into the input tensor's buffer. */
-    fun prepare(frame: Frame, transform: CropTransform) {
+    /** The 120 × 120 × 3 RGB crop of [frame] made by [transform], in this model's crop buffer (reused by the next call). */
+    fun warp(frame: Frame, transform: CropTransform): ByteArray {
         ImageOps.warpToRgb(frame.argb, frame.width, frame.height, transform, crop)
-        fillInput(crop)
+        return crop
     }
 
     private fun fillInput(rgb: ByteArray) {
@@ -95,8 +86,8 @@ class LandmarkModel private constructor(private val loaded: LoadedInterpreter) :
         }
     }
 
-    /** Stage 2 of [run]: run the interpreter on the prepared input; the 1560 dequantized outputs (a new array). */
-    fun infer(): FloatArray {
+    /** Run the interpreter on the filled input; the 1560 dequantized outputs (a new array). */
+    private fun infer(): FloatArray {
         input.rewind()
         output.rewind()
         loaded.interpreter.run(input, output)
