@@ -60,6 +60,14 @@ public class FacePipelineTest {
         return rgb;
     }
 
+    /** Stages that detect the golden case's face and give its model output for every crop. */
+    private static GoldenStages withTheFace(Map<String, Object> c) {
+        GoldenStages stages = new GoldenStages();
+        stages.detections.add(LandmarksGoldenTest.detection(c));
+        stages.output = LandmarksGoldenTest.dequantized(c);
+        return stages;
+    }
+
     private static Map<String, Object> firstCase() throws Exception {
         return obj(list(Golden.load("landmarks.json").get("cases")).get(0));
     }
@@ -67,9 +75,7 @@ public class FacePipelineTest {
     @Test
     public void imageModeGivesTheSdksPointsAndPose() throws Exception {
         Map<String, Object> c = firstCase();
-        GoldenStages stages = new GoldenStages();
-        stages.detections.add(LandmarksGoldenTest.detection(c));
-        stages.output = LandmarksGoldenTest.dequantized(c);
+        GoldenStages stages = withTheFace(c);
         FacePipeline<Object> pipeline = new FacePipeline<>(Golden.topology(), FacePipeline.Options.defaults());
         List<Face> faces = pipeline.landmarks(new Object(), stages);
         assertEquals(1, faces.size());
@@ -81,9 +87,7 @@ public class FacePipelineTest {
     @Test
     public void videoModeTracksWithoutTheDetectorThenRedetects() throws Exception {
         Map<String, Object> c = firstCase();
-        GoldenStages stages = new GoldenStages();
-        stages.detections.add(LandmarksGoldenTest.detection(c));
-        stages.output = LandmarksGoldenTest.dequantized(c);
+        GoldenStages stages = withTheFace(c);
         FacePipeline<Object> pipeline = new FacePipeline<>(Golden.topology(), new FacePipeline.Options(1, 1.0, 0.05, 3));
         for (int frame = 0; frame < 4; frame++) {
             assertEquals(1, pipeline.landmarksForVideo(new Object(), 33.0 * frame, stages).size());
@@ -99,9 +103,7 @@ public class FacePipelineTest {
     @Test
     public void aLostTrackTriggersDetectionInTheSameFrame() throws Exception {
         Map<String, Object> c = firstCase();
-        GoldenStages stages = new GoldenStages();
-        stages.detections.add(LandmarksGoldenTest.detection(c));
-        stages.output = LandmarksGoldenTest.dequantized(c);
+        GoldenStages stages = withTheFace(c);
         FacePipeline<Object> pipeline = new FacePipeline<>(Golden.topology(), new FacePipeline.Options(1, 1.0, 0.05, 0));
         pipeline.landmarksForVideo(new Object(), 0, stages);
         float[] lost = LandmarksGoldenTest.dequantized(c).clone();
@@ -114,9 +116,7 @@ public class FacePipelineTest {
     @Test
     public void aTrackWhoseCropNoLongerShowsTheFaceEndsUnlessTheDetectorConfirmsIt() throws Exception {
         Map<String, Object> c = firstCase();
-        GoldenStages stages = new GoldenStages();
-        stages.detections.add(LandmarksGoldenTest.detection(c));
-        stages.output = LandmarksGoldenTest.dequantized(c);
+        GoldenStages stages = withTheFace(c);
         FacePipeline<Object> pipeline = new FacePipeline<>(Golden.topology(), FacePipeline.Options.defaults());
         for (int frame = 0; frame < 3; frame++) {
             assertEquals(1, pipeline.landmarksForVideo(new Object(), 33.0 * frame, stages).size());
