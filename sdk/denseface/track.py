@@ -113,12 +113,19 @@ def appearance(crop: np.ndarray, cells: np.ndarray) -> np.ndarray:
 def frame_cells(transform: CropTransform, height: int, width: int) -> np.ndarray:
     """(APPEARANCE_SIDE, APPEARANCE_SIDE) bool: the thumbnail cells (8×8 crop pixels each) whose every
     crop pixel samples inside an (height, width) frame, for the crop made by ``transform``."""
-    (a, b, c), (d, e, f) = transform.inverse
+    (a, b, c), (d, e, f) = transform.inverse.tolist()
+    ends = (-0.5, MODEL_INPUT - 0.5)  # the crop's outer edges, crop px
+    if all(0 <= a * u + b * v + c <= width - 1 and 0 <= d * u + e * v + f <= height - 1 for u in ends for v in ends):
+        return _ALL_CELLS  # the crop's four corners are inside, so all of it is (the usual case, no arrays)
     edges = np.arange(APPEARANCE_SIDE + 1) * (MODEL_INPUT / APPEARANCE_SIDE) - 0.5  # cell edges, crop px
     x = a * edges[None, :] + b * edges[:, None] + c  # frame position of each cell corner (v, u)
     y = d * edges[None, :] + e * edges[:, None] + f
     inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)  # the corners; the cells are convex
     return inside[:-1, :-1] & inside[:-1, 1:] & inside[1:, :-1] & inside[1:, 1:]
+
+
+_ALL_CELLS = np.ones((APPEARANCE_SIDE, APPEARANCE_SIDE), bool)
+_ALL_CELLS.setflags(write=False)
 
 
 def same_content(previous: np.ndarray, current: np.ndarray) -> bool:
