@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -91,8 +92,10 @@ def build(out_dir: Path) -> None:
 
 def synthetic_models(root: Path) -> dict[str, Path]:
     """Paths of the two synthetic models, built (in a subprocess, TensorFlow) on first use under
-    ``root``/<hash of this file>. Raises RuntimeError when they cannot be built (no TensorFlow)."""
-    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    ``root``/<hash of this file and of the topology they encode>. Raises RuntimeError when they cannot
+    be built (no TensorFlow)."""
+    topology = resources.files("denseface").joinpath("assets/topology.npz").read_bytes()
+    digest = hashlib.sha256(Path(__file__).read_bytes() + topology).hexdigest()[:12]
     out_dir = root / f"denseface_synthetic_{digest}"
     paths = {kind: out_dir / f"synthetic_{kind}.tflite" for kind in ("float32", "int8")}
     if not all(p.is_file() for p in paths.values()):

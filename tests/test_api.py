@@ -105,6 +105,34 @@ def test_crop_content_and_colour_order_reach_the_model(synthetic):
     np.testing.assert_allclose(from_bgr.points, red.points, atol=1e-4)
 
 
+def test_mirror_average_cancels_what_the_mirror_image_reverses(synthetic):
+    """The synthetic model moves every x by the crop's (mean R − mean B), the same in the crop and in its
+    mirror image: mirrored back (x ↦ 119 − x, points renumbered by the topology's flip), the shift has
+    the opposite sign, so the average is the mean face made left/right symmetric, whatever the colour:
+    x = (x₀ + 119 − x₀[flip]) / 2, y = (y₀ + y₀[flip]) / 2 crop pixels."""
+    from denseface.decode import to_crop_points
+    from denseface.landmark_model import LandmarkModel
+    from denseface.topology import load_topology
+    from synthetic_model import mean_face_crop
+
+    flip = load_topology().flip
+    face = mean_face_crop()
+    expected = face.copy()
+    expected[:, 0] = (face[:, 0] + 119.0 - face[flip, 0]) / 2
+    expected[:, 1] = (face[:, 1] + face[flip, 1]) / 2
+    expected[:, 2] = (face[:, 2] + face[flip, 2]) / 2
+    expected[:, 2] -= expected[:, 2].mean()
+    crop = np.empty((120, 120, 3), np.uint8)
+    crop[:] = (200, 100, 50)  # shifts the plain output by 0.1·150/255·120 = 7.1 px
+    plain = to_crop_points(LandmarkModel(synthetic["float32"]).run(crop))
+    averaged = to_crop_points(LandmarkModel(synthetic["float32"], mirror_average=True).run(crop))
+    assert np.abs(plain[:, 0] - face[:, 0] - 7.06).max() < 0.01
+    np.testing.assert_allclose(averaged, expected, atol=2e-3)
+    (face_sdk,) = DenseFace(model_path=synthetic["float32"], mirror_average=True).landmarks(crop, faces=[(0, 0, 119, 119)],
+                                                                                           box_convention="square")
+    assert face_sdk.points.shape == (520, 3)
+
+
 def test_int8_model_matches_the_float_one(synthetic, df):
     box = (200.0, 150.0, 300.0, 270.0)
     (f32,) = df.landmarks(gray(), faces=[box])
@@ -328,7 +356,7 @@ def test_options(synthetic):
     with pytest.raises(TypeError):
         DenseFace(model_path=synthetic["float32"], no_such_option=1)
     for bad in ({"detector": "long"}, {"max_faces": 0}, {"min_score": 1.5}, {"color_order": "bgra"},
-                {"running_mode": "video"}, {"min_cutoff": 0.0}, {"redetect_interval": -1}):
+                {"running_mode": "video"}, {"min_cutoff": 0.0}, {"redetect_interval": -1}, {"mirror_average": 1}):
         with pytest.raises(ValueError):
             DenseFaceOptions(**bad)
     options = DenseFaceOptions(model_path=synthetic["float32"], max_faces=3)

@@ -124,6 +124,7 @@ def load_denseface(args: argparse.Namespace, mode: RunningMode) -> DenseFace:
     options = DenseFaceOptions(model=args.model if bundled else DEFAULT_MODEL,
                                model_path=None if bundled else args.model, detector=args.detector,
                                max_faces=args.max_faces, num_threads=args.threads, color_order="bgr",
+                               mirror_average=args.mirror_average,
                                running_mode=mode)
     try:
         return DenseFace(options)
@@ -260,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "a camera)")
     common.add_argument("--threads", type=_positive_int, default=1,
                         help="CPU threads per model (default: %(default)s)")
+    common.add_argument("--mirror-average", action="store_true",
+                        help="run the landmark model on each crop and its mirror image and average them "
+                             "(twice the model's time, more accurate)")
     common.add_argument("--draw", type=_draw_items, default=DEFAULT_DRAW, metavar="ITEMS",
                         help=f"comma-separated items to draw, from {','.join(DRAWABLE)} (default: {DEFAULT_DRAW})")
 

@@ -25,7 +25,7 @@ import numpy as np
 from denseface.crop import MODEL_INPUT
 from denseface.decode import OUTPUT_SIZE
 from denseface.infer import TFLiteModel
-from denseface.topology import N_POINTS
+from denseface.topology import N_POINTS, load_topology
 
 # The landmark models shipped inside the denseface package, by name (paths relative to the package).
 BUNDLED_MODELS: dict[str, str] = {"full": "models/denseface_int8.tflite",
@@ -61,14 +61,20 @@ class LandmarkModel:
         input_dtype: numpy dtype of its input tensor (uint8, int8 or float32).
     """
 
-    def __init__(self, path: str | Path, num_threads: int = 1) -> None:
+    def __init__(self, path: str | Path, num_threads: int = 1, mirror_average: bool = False) -> None:
         """Load ``path`` with ``num_threads`` CPU threads (>= 1) and check its tensors.
+
+        Args:
+            mirror_average: :meth:`run` also runs the model on the crop's mirror image and averages
+                the two (twice the time; more accurate, see the model card).
 
         Raises:
             FileNotFoundError: no such file.
             ValueError: not a loadable .tflite, or its tensors do not match the contract.
         """
         self._model = TFLiteModel(path, num_threads)
+        self.mirror_average = bool(mirror_average)
+        self._flip = load_topology().flip if self.mirror_average else None
         self.path = self._model.path
         self.input_dtype = self._model.input_dtype
         expected = (1, MODEL_INPUT, MODEL_INPUT, 3)
@@ -88,7 +94,18 @@ class LandmarkModel:
         """The (1560,) float32 output for a (120, 120, 3) uint8 RGB crop (``denseface.decode`` reads it).
 
         A uint8 crop goes to a uint8 input as is; for an int8 or float32 input it is converted to
-        float32 (0..255) and, for int8, quantized with the input's scale and zero point.
+        float32 (0..255) and, for int8, quantized with the input's scale and zero point. With
+        ``mirror_average``: the mean of this output and the mirror image's output mirrored back (its
+        points renumbered by the topology's left/right ``flip`` and x ↦ 119 − x crop pixels; depth
+        as it is), in the same contract.
         """
+        output = self._run_once(crop)
+        if not self.mirror_average:
+            return output
+        mirrored = self._run_once(np.ascontiguousarray(crop[:, ::-1])).reshape(N_POINTS, 3)[self._flip]
+        mirrored[:, 0] = np.float32((MODEL_INPUT - 1) / MODEL_INPUT) - mirrored[:, 0]
+        return ((output.reshape(N_POINTS, 3) + mirrored) * np.float32(0.5)).reshape(-1)
+
+    def _run_once(self, crop: np.ndarray) -> np.ndarray:
         x = crop[None] if self.input_dtype == np.uint8 else crop[None].astype(np.float32)
         return self._model.run(x)[0].reshape(-1)

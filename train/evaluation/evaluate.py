@@ -4,7 +4,8 @@ held-out dense test split.
 CLI::
 
     python -m train.evaluation.evaluate --model denseface_float32.tflite [--model2 denseface_int8.tflite]
-        [--data DATASET_DIR] [--mediapipe] [--tddfa] [--limit N] [--json OUT.json] [--ced OUT.png]
+        [--data DATASET_DIR] [--mediapipe] [--tddfa] [--limit N] [--mirror-average] [--json OUT.json]
+        [--ced OUT.png]
 
 Rows (NME of the 68 points in 2-D, %, by |yaw| bin and balanced):
 
@@ -27,6 +28,9 @@ Rows (NME of the 68 points in 2-D, %, by |yaw| bin and balanced):
 6. ``aflw_dev``: the development set of real photos (3,000 AFLW faces, 1,000 per |yaw| bin, none in
    AFLW2000-3D): each model on its 120×120 crops, scored on AFLW's 21 manual points (visible ones),
    normalised by the roi side / √2 (``train.evaluation.metrics.nme21_per_image``), with failures (NME > 10 %).
+
+``--mirror-average`` scores rows 1, 2, 5 and 6 with the SDK's ``mirror_average`` option (each crop and its
+mirror image through the model, averaged: ``denseface.landmark_model.LandmarkModel.run``).
 
 ``--tddfa`` adds 3DDFA_V2 (``train.labels.tddfa``) to rows 1 and 6 as a check of the code path: it must score
 2.90 / 3.69 / 4.78 → 3.79 balanced on row 1 (its outputs follow 3DDFA's own crop → image mapping).
@@ -117,9 +121,10 @@ def read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def tflite_predictor(path: str | Path) -> CropPredictor:
-    """A CropPredictor running a DenseFace .tflite (float32 or int8, ``denseface.landmark_model``) on one crop."""
-    model = LandmarkModel(path)
+def tflite_predictor(path: str | Path, mirror_average: bool = False) -> CropPredictor:
+    """A CropPredictor running a DenseFace .tflite (float32 or int8, ``denseface.landmark_model``) on one
+    crop, with the SDK's ``mirror_average`` option when asked."""
+    model = LandmarkModel(path, mirror_average=mirror_average)
     return lambda crop: to_crop_points(model.run(crop))
 
 
@@ -327,6 +332,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mediapipe", action="store_true", help="add row 4, the MediaPipe mesh baseline")
     parser.add_argument("--tddfa", action="store_true", help="add 3DDFA_V2 to row 1 (check: 3.79 balanced)")
     parser.add_argument("--limit", type=int, help="score only the first N AFLW2000-3D images (quick checks)")
+    parser.add_argument("--mirror-average", action="store_true",
+                        help="score the models with the SDK's mirror_average option (each crop and its mirror)")
     parser.add_argument("--json", type=Path, help="write every number to this JSON file")
     parser.add_argument("--ced", type=Path, help="write the CED plot (rows 1 and 4) to this PNG")
     args = parser.parse_args(argv)
@@ -337,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, dict[str, object]] = {}
     curves: dict[str, np.ndarray] = {}
     for name, path in models.items():
-        predict = tflite_predictor(path)
+        predict = tflite_predictor(path, args.mirror_average)
         for row, report in (("1 standard crops", row_standard_crops(predict, gt)),
                             ("2 SDK crops", row_sdk_crops(predict, gt))):
             print(f"{row:18s} {name:28s} {report.row()}")
@@ -363,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
 
         test = load_dataset(args.data, TEST_SPLIT)
         for name, path in models.items():
-            dense = dense_report(tflite_predictor(path), test.images, test.points)
+            dense = dense_report(tflite_predictor(path, args.mirror_average), test.images, test.points)
             regions = ", ".join(f"{k} {v:.2f}" for k, v in dense.regions.items())
             print(f"{'5 dense test':18s} {name:28s} 520-pt 3-D {dense.overall:.2f} "
                   f"(68-pt 2-D {dense.nme68_2d:.2f}; {regions}; {dense.count} faces)")
