@@ -7,6 +7,7 @@ import hashlib
 import re
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -133,6 +134,18 @@ def test_letterbox_into_a_reused_canvas_clears_the_previous_frames_pixels() -> N
     np.testing.assert_array_equal(canvas[:, :32], 0)
     np.testing.assert_array_equal(canvas[:, 96:], 0)
     np.testing.assert_array_equal(canvas[:, 32:96], 90)
+
+
+@pytest.mark.parametrize("height, width", [(480, 640), (1080, 1920), (720, 1280), (90, 160)])
+def test_letterbox_shrinks_by_opencvs_area_resize(height, width) -> None:
+    """640×480 and 1920×1080 shrink by odd whole factors (5, 15: the box-blur path), 1280×720 by an even
+    one and 160×90 by none (cv2.resize): every one must be cv2.resize's INTER_AREA byte for byte."""
+    frame = np.random.default_rng(height).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    frame[: height // 2] //= 64  # a dark half: many equal neighbours, where rounding would show
+    box = Letterbox.fit(height, width, 128)
+    new_height = round(height * box.scale_y)
+    expected = cv2.resize(frame, (128, new_height), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(box.apply(frame)[box.pad_y: box.pad_y + new_height], expected)
 
 
 def test_input_tensor_is_the_letterboxed_frame_scaled_to_minus_one_one_in_a_reused_buffer() -> None:
