@@ -83,13 +83,13 @@ def decode_boxes(raw: np.ndarray, anchors: np.ndarray, scale: float) -> tuple[np
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Intersection over union, all boxes (x0, y0, x1, y1): one (4,) box with (M, 4) boxes → (M,), or
     (M, 4) boxes with (M, 4) boxes row by row → (M,); 0 where the union is empty."""
-    width = np.clip(np.minimum(box[..., 2], boxes[:, 2]) - np.maximum(box[..., 0], boxes[:, 0]), 0, None)
-    height = np.clip(np.minimum(box[..., 3], boxes[:, 3]) - np.maximum(box[..., 1], boxes[:, 1]), 0, None)
+    width = np.maximum(np.minimum(box[..., 2], boxes[:, 2]) - np.maximum(box[..., 0], boxes[:, 0]), 0)
+    height = np.maximum(np.minimum(box[..., 3], boxes[:, 3]) - np.maximum(box[..., 1], boxes[:, 1]), 0)
     intersection = width * height
     area = (box[..., 2] - box[..., 0]) * (box[..., 3] - box[..., 1])
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     union = area + areas - intersection
-    return np.where(union > 0, intersection / np.where(union > 0, union, 1), 0.0)
+    return np.divide(intersection, union, out=np.zeros_like(intersection), where=union > 0)
 
 
 def weighted_nms(
@@ -132,8 +132,9 @@ def weighted_nms(
         in_cluster[0] = True
         cluster = remaining[in_cluster]
         weights = scores[cluster] / scores[cluster].sum()
-        out_boxes.append(np.tensordot(weights, boxes[cluster], axes=1))
-        out_keypoints.append(np.tensordot(weights, keypoints[cluster], axes=1))
+        # (1, n) · (n, ...): np.tensordot's own call, without its reshaping overhead
+        out_boxes.append(np.dot(weights[None, :], boxes[cluster])[0])
+        out_keypoints.append(np.dot(weights[None, :], keypoints[cluster].reshape(cluster.size, -1))[0])
         out_scores.append(scores[top])
         remaining = remaining[~in_cluster]
     num_keypoints = keypoints.shape[1]
