@@ -149,16 +149,22 @@ class CropTransform:
         np.add(b * steps[:, None] + c, a * steps[None, :], out=x)
         np.add(e * steps[:, None] + f, d * steps[None, :], out=y)
         np.rint(positions, out=positions)
-        np.clip(x, -2 * SUBPIXEL, (width + 1) * SUBPIXEL, out=x)
-        np.clip(y, -2 * SUBPIXEL, (height + 1) * SUBPIXEL, out=y)
+        # Each rounded position is monotonic in u and in v (so is every float operation above), so its
+        # extremes are at the crop's corners: read there, not over all positions.
+        extremes = []
+        for plane, limit in ((x, width), (y, height)):
+            corners = [float(plane[v, u]) for v in (0, -1) for u in (0, -1)]
+            low, high = max(min(corners), -2 * SUBPIXEL), min(max(corners), (limit + 1) * SUBPIXEL)
+            if low != min(corners) or high != max(corners):
+                np.clip(plane, -2 * SUBPIXEL, (limit + 1) * SUBPIXEL, out=plane)
+            extremes.append((int(low) >> SUBPIXEL_BITS, int(high) >> SUBPIXEL_BITS))  # floor, whole pixels
+        (x0, x1), (y0, y1) = ((max(lo, 0), min(hi + 2, limit)) for (lo, hi), limit in zip(extremes, (width, height)))
         np.copyto(integers, positions, casting="unsafe")  # whole numbers already: exact
         np.bitwise_and(integers, SUBPIXEL - 1, out=fractions)
         fractions[1] <<= SUBPIXEL_BITS
         fractions[1] |= fractions[0]
         fraction = fractions[1].astype(np.uint16)  # 32·fy + fx
         left, top = np.right_shift(integers, SUBPIXEL_BITS, out=integers)  # floor: the top-left neighbour
-        x0, x1 = max(int(left.min()), 0), min(int(left.max()) + 2, width)
-        y0, y1 = max(int(top.min()), 0), min(int(top.max()) + 2, height)
         whole = np.empty((self.size, self.size, 2), np.int16)
         np.subtract(left, x0, out=whole[..., 0], casting="unsafe")  # within int16: clipped above
         np.subtract(top, y0, out=whole[..., 1], casting="unsafe")
