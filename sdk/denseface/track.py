@@ -47,7 +47,8 @@ TRACK_DEAD_BAND = 0.03
 TRACK_DEAD_BAND_DEG = 3.0
 # A track is confirmed on every frame by its crop's content: a small grey thumbnail of the crop
 # (APPEARANCE_SIDE² pixels, each the mean of an 8×8 block: INTER_AREA's integer-factor path, the
-# cheapest) must correlate with the previous frame's by at least APPEARANCE_MIN_NCC
+# cheapest; only the cells inside the frame count, frame_cells) must correlate with the previous
+# frame's by at least APPEARANCE_MIN_NCC
 # (zero-mean normalised cross-correlation) and show some texture (standard deviation at least
 # APPEARANCE_MIN_STD grey levels). Otherwise the detector runs on that frame and the track lives on
 # only if a detection confirms it, so a face that vanishes (a cut, a covered lens, a black or grey
