@@ -126,7 +126,7 @@ class CropTransform:
             return np.full((self.size, self.size) + frame.shape[2:], border_value, np.uint8)
         # Copying the frame's rows the crop reads first streams them into the cache in order; the
         # rotated, scattered reads of remap then hit the cache (~2× faster on a frame fresh from
-        # memory: benchmarks/README.md, "Where the time goes").
+        # memory: benchmarks/README.md, "The per-frame cuts").
         source = frame[y0:y1, x0:x1]
         region = _work_array("region", source.shape, np.uint8)
         np.copyto(region, source)

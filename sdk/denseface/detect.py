@@ -43,8 +43,8 @@ SHRINK_INTERPOLATION = cv2.INTER_AREA
 """cv2.resize interpolation of :meth:`Letterbox.apply` when it shrinks the frame (enlarging is always
 INTER_LINEAR; INTER_AREA by an odd whole factor is computed as a box blur, the same bytes). On a
 640×480 frame fresh from memory INTER_AREA costs ~0.5 ms (as the box blur 0.17 ms) against 0.1 ms
-for INTER_LINEAR (benchmarks/README.md), but the aliasing of INTER_LINEAR loses faces: 27 missed instead of 16 end to end on AFLW2000-3D's 450×450
-originals (``python -m benchmarks.detector``)."""
+for INTER_LINEAR (benchmarks/README.md), but the aliasing of INTER_LINEAR loses faces: 27 missed
+instead of 16 end to end on AFLW2000-3D's 450×450 originals (``python -m benchmarks.detector``)."""
 
 
 @dataclass(frozen=True)
