@@ -291,7 +291,7 @@ class FaceDetector:
         else:  # the quantized input by table: the same bytes as quantizing input_tensor(frame)
             letterbox = self._letterbox(frame)
             tensor = self._quantized
-            tensor[0] = cv2.LUT(self._canvas, self._pixel_table)
+            cv2.LUT(self._canvas, self._pixel_table, dst=tensor[0])
         outputs = self._model.run(tensor)
         regressors = next(o for o in outputs if o.shape[-1] != 1).reshape(-1, 4 + 2 * NUM_KEYPOINTS)
         logits = next(o for o in outputs if o.shape[-1] == 1).reshape(-1)
