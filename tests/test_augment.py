@@ -10,7 +10,7 @@ tf = pytest.importorskip("tensorflow")
 
 from denseface.topology import load_topology  # noqa: E402
 from train.learning.augment import (  # noqa: E402
-    AugmentConfig, augment_batch, center_crop, occluder_masks, similarity, to_target, warp,
+    AugmentConfig, augment_batch, center_crop, jpeg, occluder_masks, relight, similarity, to_target, warp,
 )
 
 
@@ -153,3 +153,54 @@ def test_face_mask_covers_the_face_ellipse_and_not_the_corners():
     mask = face_mask(tf.constant(points[None], tf.float32), 120).numpy()[0, :, :, 0]
     assert mask[50, 60] > 0.99 and mask[50, 60 + 24] > 0.95 and mask[50 - 24, 60] > 0.95
     assert mask[0, 0] < 0.01 and mask[119, 119] < 0.01 and mask[50, 60 + 45] < 0.01
+
+
+def _ring_points(centre: float, radius: float) -> np.ndarray:
+    """(1, 520, 3) float32 points evenly on a circle of ``radius`` px about (centre, centre), z = 0."""
+    angle = np.linspace(0.0, 2.0 * math.pi, 520, endpoint=False)
+    points = np.zeros((1, 520, 3), np.float32)
+    points[0, :, 0] = centre + radius * np.cos(angle)
+    points[0, :, 1] = centre + radius * np.sin(angle)
+    return points
+
+
+def test_relight_shades_between_ambient_and_full_light() -> None:
+    """On a flat grey image: the ellipsoid's apex (normal towards the camera) gets a + (1 − a)·l_z with
+    l_z ≤ 0.7; two pixels mirrored through the face centre outside the ellipse have opposite rim normals
+    (n_z = 0), so the darker one gets exactly the ambient share a."""
+    ambient = 0.4
+    config = AugmentConfig(relight_prob=1.0, relight_ambient=(ambient, ambient))
+    images = tf.fill((8, 120, 120, 3), 200.0)
+    points = tf.constant(np.repeat(_ring_points(59.5, 20.0), 8, axis=0))
+    out = relight(images, points, config).numpy() / 200.0
+    assert np.all(out <= 1.0 + 1e-6) and np.all(out >= ambient - 1e-6)
+    apex = out[:, 59:61, 59:61, 0].mean(axis=(1, 2))  # the four pixels round the centre, normals ≈ +z
+    assert np.all(apex >= ambient - 1e-3) and np.all(apex <= ambient + (1 - ambient) * 0.7 + 1e-3)
+    corners = np.minimum(out[:, 0, 0, 0], out[:, 119, 119, 0]), np.minimum(out[:, 0, 119, 0], out[:, 119, 0, 0])
+    np.testing.assert_allclose(corners[0], ambient, atol=1e-5)
+    np.testing.assert_allclose(corners[1], ambient, atol=1e-5)
+
+
+def test_relight_and_jpeg_off_leave_the_image_alone() -> None:
+    images = tf.random.uniform((4, 120, 120, 3), 0.0, 255.0)
+    points = tf.constant(np.repeat(_ring_points(59.5, 20.0), 4, axis=0))
+    config = AugmentConfig()
+    assert relight(images, points, config) is images
+    assert jpeg(images, config) is images
+
+
+def test_jpeg_matches_opencv_encoder() -> None:
+    """Quality fixed at 30: each image close to OpenCV's libjpeg round trip of it (an independent
+    encoder; the decoders' IDCT and chroma upsampling differ by a level or two), and much closer to it
+    than to the original."""
+    cv2 = pytest.importorskip("cv2")
+    rng = np.random.default_rng(3)
+    noise = rng.uniform(0, 255, (240, 120, 3)).astype(np.uint8)
+    smooth = cv2.GaussianBlur(noise, (0, 0), 2)
+    images = smooth.reshape(2, 120, 120, 3).astype(np.float32)
+    out = jpeg(tf.constant(images), AugmentConfig(jpeg_prob=1.0, jpeg_quality=(30, 30))).numpy()
+    for image, got in zip(images.astype(np.uint8), out):
+        ok, data = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 30])
+        expected = cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32)
+        loss, apart = np.abs(got - image).mean(), np.abs(got - expected).mean()
+        assert loss > 2.0 and apart < 1.5 and apart < 0.4 * loss, (loss, apart)

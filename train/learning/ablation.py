@@ -50,6 +50,8 @@ VARIANTS: dict[str, list[str]] = {
     "hard_examples": ["--loss", "hybrid_hard"],
     "background_swap": ["--background-prob", "0.5"],
     "shape_prior_64": ["--pca-components", "64"],
+    "relight": ["--relight-prob", "0.5"],
+    "jpeg": ["--jpeg-prob", "0.3"],
     # rendered rows drawn half the time from the whole-image build (build_dataset --profiling whole
     # --out CACHE/dataset_whole, the same rows and labels) and half from --data's face-only renders
     "mixed_whole": ["--paired-data", str(CACHE / "dataset_whole"), "--paired-prob", "0.5"],

@@ -50,6 +50,10 @@ class AugmentConfig:
     Background swap with ``background_prob``: everything outside the face's ellipse (``face_mask``)
     replaced by another image of the batch, so no cue outside the face — in renders, the smeared head
     side, hair and stretched background — is there to rely on.
+    Side light with ``relight_prob`` (``relight``): the image shaded by a directional light on the face
+    ellipsoid, ambient share in ``relight_ambient``, so the side a render turned into view — lit as the
+    frontal photo was — is also seen in shadow, as real profiles often are. JPEG re-encoding with
+    ``jpeg_prob``, quality uniform in ``jpeg_quality``.
     """
 
     side_range: tuple[float, float] = (0.85, 1.2)
@@ -70,6 +74,10 @@ class AugmentConfig:
     occluder_prob: float = 0.3
     occluder_area: tuple[float, float] = (0.05, 0.25)
     background_prob: float = 0.0
+    relight_prob: float = 0.0
+    relight_ambient: tuple[float, float] = (0.25, 0.7)
+    jpeg_prob: float = 0.0
+    jpeg_quality: tuple[int, int] = (20, 75)
 
 
 def center_crop(images: tf.Tensor, points: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -254,6 +262,55 @@ def swap_background(images: tf.Tensor, points: tf.Tensor, config: AugmentConfig)
     return images * keep + other * (1.0 - keep)
 
 
+def relight(images: tf.Tensor, points: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+    """(B, H, W, 3) float32 images shaded, with ``relight_prob``, by a distant light on an ellipsoid
+    over the face: semi-axes ``FACE_ELLIPSE_SIGMAS`` × the standard deviations of the 520 points'
+    (B, 520, 3) output-pixel x and y, the normal at image pixel (x, y) is (u, v, √(1 − u² − v²)) for
+    u, v its offsets from the points' mean in semi-axes (outside the ellipse: the rim's normal). The light
+    comes from a random azimuth with a direction's z (towards the camera) uniform in 0..0.7, so one side
+    falls into shadow; pixel × (a + (1 − a)·max(0, n·l)), ambient a uniform in ``relight_ambient``."""
+    if config.relight_prob <= 0.0:  # off: no ops, and the other augmentations draw as before
+        return images
+    batch, size = tf.shape(images)[0], images.shape[1]
+    xy = points[..., :2]
+    mean = tf.reduce_mean(xy, axis=1)  # (B, 2)
+    semi = FACE_ELLIPSE_SIGMAS * tf.maximum(tf.math.reduce_std(xy, axis=1), 1.0)  # (B, 2)
+    grid = tf.range(size, dtype=tf.float32)
+    u = (grid[None, None, :] - mean[:, 0, None, None]) / semi[:, 0, None, None]  # (B, 1, W)
+    v = (grid[None, :, None] - mean[:, 1, None, None]) / semi[:, 1, None, None]  # (B, H, 1)
+    radius = tf.sqrt(u * u + v * v)
+    rim = tf.maximum(radius, 1.0)
+    nx, ny = u / rim, v / rim
+    nz = tf.sqrt(tf.maximum(1.0 - nx * nx - ny * ny, 0.0))
+    azimuth = tf.random.uniform((batch,), 0.0, 2.0 * math.pi)
+    lz = tf.random.uniform((batch,), 0.0, 0.7)
+    lxy = tf.sqrt(1.0 - lz * lz)
+    lx, ly = lxy * tf.cos(azimuth), lxy * tf.sin(azimuth)
+    lambert = tf.maximum(nx * lx[:, None, None] + ny * ly[:, None, None] + nz * lz[:, None, None], 0.0)
+    ambient = tf.random.uniform((batch, 1, 1), *config.relight_ambient)
+    shade = ambient + (1.0 - ambient) * lambert  # (B, H, W)
+    drawn = tf.random.uniform((batch, 1, 1)) < config.relight_prob
+    return images * tf.where(drawn, shade, 1.0)[..., None]
+
+
+def jpeg(images: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+    """(B, H, W, 3) float32 0..255 images, each re-encoded as JPEG with ``jpeg_prob`` at a quality
+    uniform in ``jpeg_quality`` (blocking and ringing of compressed camera and web photos)."""
+    if config.jpeg_prob <= 0.0:
+        return images
+    batch = tf.shape(images)[0]
+    drawn = tf.random.uniform((batch,)) < config.jpeg_prob
+    quality = tf.random.uniform((batch,), config.jpeg_quality[0], config.jpeg_quality[1] + 1, dtype=tf.int32)
+
+    def one(args: tuple[tf.Tensor, tf.Tensor, tf.Tensor]) -> tf.Tensor:
+        image, q, draw = args
+        pixels = tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
+        return tf.cond(draw, lambda: tf.cast(tf.image.adjust_jpeg_quality(pixels, q), tf.float32),
+                       lambda: image)
+
+    return tf.map_fn(one, (images, quality, drawn), fn_output_signature=tf.float32)
+
+
 def augment_batch(images: tf.Tensor, points: tf.Tensor, config: AugmentConfig) -> tuple[tf.Tensor, tf.Tensor]:
     """Random training inputs: (B, 128, 128, 3) uint8 and (B, 520, 3) source points →
     (B, 120, 120, 3) float32 0..255 images and (B, 1560) float32 targets."""
@@ -261,6 +318,7 @@ def augment_batch(images: tf.Tensor, points: tf.Tensor, config: AugmentConfig) -
     out, moved = warp(images, points, random_geometry(batch, config), MODEL_INPUT)
     out = swap_background(out, moved, config)
     out = occlude(out, moved, config)
+    out = relight(out, moved, config)
     out = jitter_colour(out, config)
     sigma = tf.where(tf.random.uniform((batch,)) < config.blur_prob,
                      tf.random.uniform((batch,), *config.blur_sigma), 0.0)
@@ -268,7 +326,7 @@ def augment_batch(images: tf.Tensor, points: tf.Tensor, config: AugmentConfig) -
     noise = tf.where(tf.random.uniform((batch, 1, 1, 1)) < config.noise_prob,
                      tf.random.uniform((batch, 1, 1, 1), 0.0, config.noise_sigma), 0.0)
     out = out + noise * tf.random.normal(tf.shape(out))
-    return tf.clip_by_value(out, 0.0, 255.0), to_target(moved)
+    return jpeg(tf.clip_by_value(out, 0.0, 255.0), config), to_target(moved)
 
 
 def validation_batch(images: tf.Tensor, points: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

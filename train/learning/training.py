@@ -129,7 +129,8 @@ def train_model(args: argparse.Namespace) -> keras.callbacks.History:
     train_samples = load_dataset(args.data, TRAIN_SPLIT, args.max_train)
     val_samples = load_dataset(args.data, VAL_SPLIT, args.max_val)
     config = AugmentConfig(side_range=tuple(args.box_side), shift=args.box_shift,
-                           background_prob=args.background_prob)
+                           background_prob=args.background_prob, relight_prob=args.relight_prob,
+                           jpeg_prob=args.jpeg_prob)
     paired = None if args.paired_data is None else load_paired_images(args.paired_data, TRAIN_SPLIT, train_samples)
     train_ds = make_pipeline(train_samples, args.batch, True, config, args.large_yaw_weight, paired, args.paired_prob)
     val_ds = make_pipeline(val_samples, args.batch, False, config)
@@ -203,6 +204,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="box jitter: the crop side relative to the model's crop is uniform in [LO, HI]")
     parser.add_argument("--background-prob", type=float, default=AugmentConfig.background_prob,
                         help="probability of replacing everything outside the face's ellipse by another image")
+    parser.add_argument("--relight-prob", type=float, default=AugmentConfig.relight_prob,
+                        help="probability of shading the face by a directional side light (augment.relight)")
+    parser.add_argument("--jpeg-prob", type=float, default=AugmentConfig.jpeg_prob,
+                        help="probability of re-encoding the input as JPEG at quality 20–75")
     parser.add_argument("--large-yaw-weight", type=int, default=1,
                         help="rows with |yaw| > 60° are drawn this many times as often (an epoch keeps its "
                              "number of steps)")
