@@ -356,9 +356,13 @@ def test_options(synthetic):
     with pytest.raises(TypeError):
         DenseFace(model_path=synthetic["float32"], no_such_option=1)
     for bad in ({"detector": "long"}, {"max_faces": 0}, {"min_score": 1.5}, {"color_order": "bgra"},
-                {"running_mode": "video"}, {"min_cutoff": 0.0}, {"redetect_interval": -1}, {"mirror_average": 1}):
+                {"running_mode": "VIDEO"}, {"running_mode": 1}, {"min_cutoff": 0.0}, {"redetect_interval": -1},
+                {"mirror_average": 1}):
         with pytest.raises(ValueError):
             DenseFaceOptions(**bad)
+    # the enum's values name the modes too, and are kept as the enum
+    assert DenseFaceOptions(running_mode="video").running_mode is RunningMode.VIDEO
+    assert DenseFaceOptions(running_mode="image") == DenseFaceOptions()
     options = DenseFaceOptions(model_path=synthetic["float32"], max_faces=3)
     assert DenseFace(options, num_threads=2).options == DenseFaceOptions(
         model_path=synthetic["float32"], max_faces=3, num_threads=2)

@@ -67,7 +67,8 @@ class DenseFaceOptions:
         min_score: minimum detector score in (0, 1).
         num_threads: CPU threads of each LiteRT interpreter (>= 1).
         color_order: channel order of the frames passed in: "rgb" or "bgr" (OpenCV's imread/VideoCapture).
-        running_mode: :class:`RunningMode`; selects which method may be called.
+        running_mode: :class:`RunningMode`, or its value "image" / "video" (kept as the enum);
+            selects which method may be called.
         min_cutoff: VIDEO: One-Euro cutoff at rest, Hz (> 0); lower = steadier, more lag.
         beta: VIDEO: One-Euro speed coefficient, 1/px (>= 0); higher = less lag on fast motion.
         redetect_interval: VIDEO: run the detector every this many frames even while tracking (to
@@ -89,7 +90,7 @@ class DenseFaceOptions:
     min_score: float = 0.5
     num_threads: int = 1
     color_order: str = "rgb"
-    running_mode: RunningMode = RunningMode.IMAGE
+    running_mode: RunningMode | str = RunningMode.IMAGE
     min_cutoff: float = 1.0
     beta: float = 0.05
     redetect_interval: int = 30
@@ -107,8 +108,11 @@ class DenseFaceOptions:
             raise ValueError(f"min_score must be in (0, 1), got {self.min_score}")
         if self.color_order not in ("rgb", "bgr"):
             raise ValueError(f"color_order must be 'rgb' or 'bgr', got {self.color_order!r}")
+        if isinstance(self.running_mode, str) and self.running_mode in {m.value for m in RunningMode}:
+            object.__setattr__(self, "running_mode", RunningMode(self.running_mode))  # the same option, as the enum
         if not isinstance(self.running_mode, RunningMode):
-            raise ValueError(f"running_mode must be a RunningMode (IMAGE or VIDEO), got {self.running_mode!r}")
+            raise ValueError(f"running_mode must be a RunningMode (IMAGE or VIDEO) or 'image' / 'video', "
+                             f"got {self.running_mode!r}")
         if not self.min_cutoff > 0 or not self.beta >= 0:
             raise ValueError(f"need min_cutoff > 0 and beta >= 0, got {self.min_cutoff} and {self.beta}")
         if not isinstance(self.redetect_interval, int) or self.redetect_interval < 0:
