@@ -148,3 +148,19 @@ def test_labels_and_views_do_not_depend_on_the_profiling_mode(
     assert not np.array_equal(face[1]["images"], whole[1]["images"])
     with pytest.raises(ValueError, match="unknown profiling mode"):
         build_dataset.profiler("faces")
+
+
+@pytest.mark.parametrize("source_yaw, turned", [(20.0, True), (-33.0, True), (3.0, False)])
+def test_yaw_sign_source_turns_views_the_way_the_photo_faces(source_yaw: float, turned: bool) -> None:
+    """``plan_views(yaw_sign="source")``: the same draws as "random" (pitch, roll, edits and |yaw|), but
+    every view's yaw takes the photo's sign when the photo is turned ≥ 5°; a frontal one keeps them."""
+    pose = (source_yaw, 4.0, -2.0)
+    random = build_dataset.plan_views(np.random.default_rng(7), 8, pose, "random")
+    source = build_dataset.plan_views(np.random.default_rng(7), 8, pose, "source")
+    assert random[0] == source[0] == build_dataset.View(*pose, flags=0)
+    for a, b in zip(random[1:], source[1:]):
+        assert (abs(a.yaw), a.pitch, a.roll, a.flags) == (abs(b.yaw), b.pitch, b.roll, b.flags)
+        assert b.yaw == (abs(a.yaw) * np.sign(source_yaw) if turned else a.yaw)
+    assert turned or {np.sign(v.yaw) for v in random[1:]} == {-1.0, 1.0}  # the random signs differ here
+    with pytest.raises(ValueError):
+        build_dataset.plan_views(np.random.default_rng(7), 8, pose, "left")

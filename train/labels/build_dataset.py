@@ -45,6 +45,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: one BLAS thr
 import argparse
 import json
 import logging
+import math
 import time
 import zlib
 from collections import Counter
@@ -91,19 +92,34 @@ class View:
     flags: int
 
 
+YAW_SIGNS = ("random", "source")
+SOURCE_SIDE_MIN_YAW = 5.0  # degrees: photos turned less than this count as frontal (their views keep a random sign)
+
+
 def identity_split(name: str) -> int:
     """0 train, 1 val, 2 test for an LFW file name (``First_Last_0001.jpg`` → identity ``First_Last``)."""
     bucket = zlib.crc32(name.rsplit("_", 1)[0].encode()) % 100
     return 1 if bucket < VAL_PERCENT else 2 if bucket < VAL_PERCENT + TEST_PERCENT else 0
 
 
-def plan_views(rng: np.random.Generator, count: int, fit_pose: tuple[float, float, float]) -> list[View]:
+def plan_views(rng: np.random.Generator, count: int, fit_pose: tuple[float, float, float],
+               yaw_sign: str = "random") -> list[View]:
     """View 0 keeps the photo's pose; views 1..count−1 draw |yaw| from successive equal slices of
-    [0, MAX_YAW] (so every source covers the whole range), a random sign, and pitch, roll, expression."""
+    [0, MAX_YAW] (so every source covers the whole range), a sign, and pitch, roll, expression.
+
+    ``yaw_sign`` (``YAW_SIGNS``): "random" (the shipped dataset), or "source": every view turns the
+    way the photo already faces when the photo's |yaw| is at least ``SOURCE_SIDE_MIN_YAW`` (so a profile
+    needs the smallest rotation and shows the side the photo shows most of), else a random sign. The
+    random draws are the same in both, so the other view parameters do not change."""
+    if yaw_sign not in YAW_SIGNS:
+        raise ValueError(f"yaw_sign must be one of {YAW_SIGNS}, got {yaw_sign!r}")
     views = [View(*fit_pose, flags=0)]
     edges = np.linspace(0.0, MAX_YAW, count)
+    source_side = yaw_sign == "source" and abs(fit_pose[0]) >= SOURCE_SIDE_MIN_YAW
     for k in range(count - 1):
         yaw = rng.uniform(edges[k], edges[k + 1]) * rng.choice([-1.0, 1.0])
+        if source_side:
+            yaw = math.copysign(yaw, fit_pose[0])
         pitch = rng.uniform(-MAX_PITCH, MAX_PITCH) if rng.random() < 0.3 else rng.normal(0.0, 12.0)
         roll = rng.uniform(-MAX_ROLL, MAX_ROLL)
         flags = 0
@@ -186,10 +202,11 @@ def view_vertices(fit: "FitResult", view: View, rng: np.random.Generator) -> np.
 
 
 def render_source(
-    image: np.ndarray, points468: np.ndarray, views: int, seed: int, profiling: str = "face"
+    image: np.ndarray, points468: np.ndarray, views: int, seed: int, profiling: str = "face", yaw_sign: str = "random"
 ) -> tuple[list[dict], str | None]:
     """All samples of one photo, or ([], reason) when its fit is rejected; ``profiling`` is the mode
-    of the rendered views (``PROFILING``): the same seed gives the same views and labels in each."""
+    of the rendered views (``PROFILING``): the same seed gives the same views and labels in each;
+    ``yaw_sign`` as in :func:`plan_views`."""
     from train.labels.ict import topology_points
 
     fit, reason = fit_source(image, points468)
@@ -199,7 +216,7 @@ def render_source(
     prepare, render = profiler(profiling)
     source = prepare(image, fit.vertices, rng=rng)
     samples = []
-    for k, view in enumerate(plan_views(rng, views, (fit.yaw, fit.pitch, fit.roll))):
+    for k, view in enumerate(plan_views(rng, views, (fit.yaw, fit.pitch, fit.roll), yaw_sign)):
         verts = fit.vertices.astype(np.float64) if k == 0 else view_vertices(fit, view, rng)
         affine, crop_points = sample_crop(topology_points(verts))
         crop = image_crop(image, affine) if k == 0 else render(source, verts, (CROP, CROP), affine)
@@ -248,9 +265,9 @@ def image_crop(image: np.ndarray, affine: np.ndarray) -> np.ndarray:
     return cv2.warpAffine(image, affine, (CROP, CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
-def build_shard(task: tuple[Path, list[int], list[str], np.ndarray, int, int, str]) -> dict:
+def build_shard(task: tuple[Path, list[int], list[str], np.ndarray, int, int, str, str]) -> dict:
     """Render the sources of one shard and write it atomically; returns its counts."""
-    path, rows, names, points468, views, seed, profiling = task
+    path, rows, names, points468, views, seed, profiling, yaw_sign = task
     cv2.setNumThreads(1)
     columns: dict[str, list] = {}
     counts: Counter = Counter()
@@ -261,7 +278,7 @@ def build_shard(task: tuple[Path, list[int], list[str], np.ndarray, int, int, st
             continue
         try:
             samples, reason = render_source(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), pts, views, seed + row,
-                                            profiling)
+                                            profiling, yaw_sign)
         except (ValueError, np.linalg.LinAlgError) as err:  # a fit that fails numerically
             samples, reason = [], f"fit_error:{type(err).__name__}"
         if reason is not None:
@@ -289,7 +306,7 @@ def shard_counts(path: Path) -> dict:
         return json.loads(str(d["counts"]))
 
 
-def summarise(out: Path, teacher: dict, counts: Counter, seconds: float, profiling: str) -> dict:
+def summarise(out: Path, teacher: dict, counts: Counter, seconds: float, profiling: str, yaw_sign: str) -> dict:
     """OUT/index.json: what was built, from the shards on disk."""
     yaws, splits, flags = [], Counter(), Counter()
     for shard in sorted((out / "shards").glob("shard_*.npz")):
@@ -306,6 +323,7 @@ def summarise(out: Path, teacher: dict, counts: Counter, seconds: float, profili
     index = {
         "samples": int(len(yaw)),
         "profiling": profiling,
+        "yaw_sign": yaw_sign,
         "splits": {["train", "val", "test"][k]: int(v) for k, v in sorted(splits.items())},
         "teacher": teacher,
         "sources": dict(counts),
@@ -328,6 +346,9 @@ def main() -> None:
     parser.add_argument("--profiling", choices=PROFILING, default="face",
                         help="how views are rendered: face = the turned head over the photo with the head "
                              "filled in; whole = the whole photo turns with the head (300W-LP style)")
+    parser.add_argument("--yaw-sign", choices=YAW_SIGNS, default="random",
+                        help="which way rendered views turn: random, or source = the way the photo already "
+                             "faces (photos turned at least 5°)")
     parser.add_argument("--samples", type=Path, default=None,
                         help="only write a JPEG contact sheet comparing the profiling modes here (from "
                              "OUT/teacher.npz, made first if missing), then exit")
@@ -359,7 +380,7 @@ def main() -> None:
         rows = found[first : first + args.shard_size]
         path = args.out / "shards" / f"shard_{first // args.shard_size:05d}.npz"
         tasks.append((path, rows.tolist(), [names[r] for r in rows], teacher["points468"][rows],
-                      args.views, args.seed, args.profiling))
+                      args.views, args.seed, args.profiling, args.yaw_sign))
     todo = [t for t in tasks if not t[0].exists()]
     counts: Counter = Counter()
     for t in tasks:
@@ -371,7 +392,8 @@ def main() -> None:
             counts.update(c)
     teacher_counts = {"images": len(names) + len(teacher["skipped"]), "faces_found": int(teacher["found"].sum()),
                       "no_face": int((~teacher["found"]).sum()), "unreadable": int(len(teacher["skipped"]))}
-    index = summarise(args.out, teacher_counts, counts, time.perf_counter() - start, args.profiling)
+    index = summarise(args.out, teacher_counts, counts, time.perf_counter() - start, args.profiling,
+                      args.yaw_sign)
     print(json.dumps(index, indent=1))
 
 

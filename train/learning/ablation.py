@@ -55,6 +55,10 @@ VARIANTS: dict[str, list[str]] = {
     # rendered rows drawn half the time from the whole-image build (build_dataset --profiling whole
     # --out CACHE/dataset_whole, the same rows and labels) and half from --data's face-only renders
     "mixed_whole": ["--paired-data", str(CACHE / "dataset_whole"), "--paired-prob", "0.5"],
+    # trained on a build whose views turn the way each photo already faces (build_dataset --yaw-sign
+    # source --limit 3800 --out CACHE/dataset_sideways: the first 24,000 training rows' photos); scored
+    # on the common --data's validation rows like the others
+    "sideways": ["--data", str(CACHE / "dataset_sideways")],
 }
 BATCH = 64
 
