@@ -348,7 +348,7 @@ def main() -> None:
                              "filled in; whole = the whole photo turns with the head (300W-LP style)")
     parser.add_argument("--yaw-sign", choices=YAW_SIGNS, default="random",
                         help="which way rendered views turn: random, or source = the way the photo already "
-                             "faces (photos turned at least 5°)")
+                             f"faces (photos turned at least {SOURCE_SIDE_MIN_YAW:g}°)")
     parser.add_argument("--samples", type=Path, default=None,
                         help="only write a JPEG contact sheet comparing the profiling modes here (from "
                              "OUT/teacher.npz, made first if missing), then exit")

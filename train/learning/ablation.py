@@ -57,7 +57,8 @@ VARIANTS: dict[str, list[str]] = {
     "mixed_whole": ["--paired-data", str(CACHE / "dataset_whole"), "--paired-prob", "0.5"],
     # trained on a build whose views turn the way each photo already faces (build_dataset --yaw-sign
     # source --limit 3800 --out CACHE/dataset_sideways: the first 24,000 training rows' photos); scored
-    # on the common --data's validation rows like the others
+    # on the common --data's validation rows like the others (its --data comes after the common one,
+    # and argparse keeps the last)
     "sideways": ["--data", str(CACHE / "dataset_sideways")],
 }
 BATCH = 64

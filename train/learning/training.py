@@ -207,7 +207,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--relight-prob", type=float, default=AugmentConfig.relight_prob,
                         help="probability of shading the face by a directional side light (augment.relight)")
     parser.add_argument("--jpeg-prob", type=float, default=AugmentConfig.jpeg_prob,
-                        help="probability of re-encoding the input as JPEG at quality 20–75")
+                        help="probability of re-encoding the input as JPEG at quality "
+                             f"{AugmentConfig.jpeg_quality[0]}–{AugmentConfig.jpeg_quality[1]}")
     parser.add_argument("--large-yaw-weight", type=int, default=1,
                         help="rows with |yaw| > 60° are drawn this many times as often (an epoch keeps its "
                              "number of steps)")
