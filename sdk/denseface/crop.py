@@ -17,6 +17,7 @@ so that the last-bit differences of a float detector between machines rarely mov
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from dataclasses import dataclass, field
@@ -95,11 +96,13 @@ class CropTransform:
         m = (self.size - 1) / 2.0
         return ia * m + ib * m + ic, id_ * m + ie * m + if_
 
-    @property
+    @functools.cached_property
     def inverse(self) -> np.ndarray:
-        """(2, 3) float64 crop → frame matrix (cv2.invertAffineTransform's formulas, in Python floats so
-        that no compiler fuses them differently on another machine)."""
-        return np.array(self._inverse_rows())
+        """(2, 3) float64 crop → frame matrix, read-only (cv2.invertAffineTransform's formulas, in
+        Python floats so that no compiler fuses them differently on another machine)."""
+        inverse = np.array(self._inverse_rows())
+        inverse.setflags(write=False)
+        return inverse
 
     def _inverse_rows(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
         (a, b, c), (d, e, f) = self.matrix.tolist()
@@ -138,43 +141,44 @@ class CropTransform:
         pixels (x, y) of the top-left neighbour, relative to the region of the frame the crop reads;
         (size, size) uint16 fractions (32·fy + fx); and that region (y0, y1, x0, x1), clipped to the
         frame (every neighbour inside the frame lies in it; those outside stay outside it)."""
-        (a, b, c), (d, e, f) = self.inverse * SUBPIXEL
+        (a, b, c), (d, e, f) = ((value * SUBPIXEL for value in row) for row in self._inverse_rows())
+        # Position (u, v) in 1/32 px is rint((b·v + c) + a·u) (same for y), in float64. Each is
+        # monotonic in u and in v, so its extremes lie at the crop's corners: the region and whether
+        # any position needs clipping come from four positions in Python floats (the same operations,
+        # so the same values; round() is half to even, as np.rint). Positions more than a pixel
+        # beyond the border are all border; they are clipped to stay in OpenCV's int16 maps.
+        ends = (0.0, float(self.size - 1))
+        region, clip = [], False
+        for (p, q, r), limit in (((a, b, c), width), ((d, e, f), height)):
+            corners = [round((q * v + r) + p * u) for v in ends for u in ends]
+            low, high = max(min(corners), -2 * SUBPIXEL), min(max(corners), (limit + 1) * SUBPIXEL)
+            clip = clip or low != min(corners) or high != max(corners)
+            region.append((max(low >> SUBPIXEL_BITS, 0), min((high >> SUBPIXEL_BITS) + 2, limit)))  # floor
+        (x0, x1), (y0, y1) = region
         steps = np.arange(self.size, dtype=np.float64)
-        shape = (2, self.size, self.size)
-        positions = _work_array("positions", shape, np.float64)
-        integers, fractions = _work_array("integers", shape, np.int32), _work_array("fractions", shape, np.int32)
+        positions = _work_array("positions", (2, self.size, self.size), np.float64)
         x, y = positions
-        # (v, u) positions in 1/32 px; those beyond the border by more than a pixel are all border,
-        # clipped to stay in OpenCV's int16 maps
         np.add(b * steps[:, None] + c, a * steps[None, :], out=x)
         np.add(e * steps[:, None] + f, d * steps[None, :], out=y)
         np.rint(positions, out=positions)
-        # Each rounded position is monotonic in u and in v (so is every float operation above), so its
-        # extremes are at the crop's corners: read there, not over all positions.
-        extremes = []
-        for plane, limit in ((x, width), (y, height)):
-            corners = [float(plane[v, u]) for v in (0, -1) for u in (0, -1)]
-            low, high = max(min(corners), -2 * SUBPIXEL), min(max(corners), (limit + 1) * SUBPIXEL)
-            if low != min(corners) or high != max(corners):
-                np.clip(plane, -2 * SUBPIXEL, (limit + 1) * SUBPIXEL, out=plane)
-            extremes.append((int(low) >> SUBPIXEL_BITS, int(high) >> SUBPIXEL_BITS))  # floor, whole pixels
-        (x0, x1), (y0, y1) = ((max(lo, 0), min(hi + 2, limit)) for (lo, hi), limit in zip(extremes, (width, height)))
-        np.copyto(integers, positions, casting="unsafe")  # whole numbers already: exact
-        np.bitwise_and(integers, SUBPIXEL - 1, out=fractions)
-        fractions[1] <<= SUBPIXEL_BITS
-        fractions[1] |= fractions[0]
-        fraction = fractions[1].astype(np.uint16)  # 32·fy + fx
-        left, top = np.right_shift(integers, SUBPIXEL_BITS, out=integers)  # floor: the top-left neighbour
-        whole = np.empty((self.size, self.size, 2), np.int16)
-        np.subtract(left, x0, out=whole[..., 0], casting="unsafe")  # within int16: clipped above
-        np.subtract(top, y0, out=whole[..., 1], casting="unsafe")
+        if clip:
+            np.clip(x, -2 * SUBPIXEL, (width + 1) * SUBPIXEL, out=x)
+            np.clip(y, -2 * SUBPIXEL, (height + 1) * SUBPIXEL, out=y)
+        # Whole multiples of 1/32 px relative to the region are exact in float32 (|value| < 2^19), so
+        # cv2.convertMaps' rounding of value·32 is exact: its maps are floor(position / 32) and
+        # 32·fy + fx of these positions, in one vectorised pass.
+        relative = _work_array("relative", (2, self.size, self.size), np.float32)
+        np.subtract(positions, np.array([[[x0 * SUBPIXEL]], [[y0 * SUBPIXEL]]], np.float64), out=relative,
+                    casting="unsafe")
+        relative *= np.float32(1.0 / SUBPIXEL)
+        whole, fraction = cv2.convertMaps(relative[0], relative[1], cv2.CV_16SC2)
         whole.setflags(write=False)
         fraction.setflags(write=False)
         return whole, fraction, (y0, y1, x0, x1)
 
 
 _WORK = threading.local()
-_WORK_KEPT_BYTES = 1 << 20  # work arrays up to 1 MiB are kept per thread (a 120-px crop's: ~0.6 MB in all)
+_WORK_KEPT_BYTES = 1 << 20  # work arrays up to 1 MiB are kept per thread (a 120-px crop's maps: ~0.35 MB in all)
 
 
 def _work_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
@@ -194,11 +198,11 @@ def _work_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
 
 def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     points = np.asarray(points, np.float64)
-    out = points.copy()
+    out = np.empty(points.shape, np.float32)  # computed in float64, rounded once on assignment
     out[:, :2] = points[:, :2] @ matrix[:, :2].T + matrix[:, 2]
     if points.shape[1] == 3:
         out[:, 2] = points[:, 2] * np.hypot(matrix[0, 0], matrix[1, 0])
-    return out.astype(np.float32)
+    return out
 
 
 def square_transform(center: tuple[float, float], side: float, size: int, roll_deg: float = 0.0) -> CropTransform:
@@ -251,12 +255,12 @@ def box_to_square(
     if convention not in BOX_CONVENTIONS:
         raise ValueError(f"unknown box convention {convention!r}; expected one of {sorted(BOX_CONVENTIONS)}")
     x0, y0, x1, y1 = (float(v) for v in box)
-    if not all(np.isfinite([x0, y0, x1, y1])) or x1 - x0 < 1 or y1 - y0 < 1:
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x1 - x0 < 1 or y1 - y0 < 1:
         raise ValueError(f"box {box} is degenerate: need finite x0 < x1 and y0 < y1, at least 1 px apart")
     dx, dy, k = BOX_CONVENTIONS[convention]
     if roll_deg:  # the face's axes in the image (y down): right = (cos, −sin), down = (sin, cos)
-        a = np.radians(roll_deg)
-        dx, dy = dx * np.cos(a) + dy * np.sin(a), -dx * np.sin(a) + dy * np.cos(a)
+        a = math.radians(roll_deg)
+        dx, dy = dx * math.cos(a) + dy * math.sin(a), -dx * math.sin(a) + dy * math.cos(a)
     side = max(x1 - x0, y1 - y0)
     return ((x0 + x1) / 2.0 + dx * side, (y0 + y1) / 2.0 + dy * side), side * k
 

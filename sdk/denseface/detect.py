@@ -19,6 +19,7 @@ frame; use one per thread (``DenseFace`` serialises its calls with a lock).
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -241,6 +242,10 @@ class FaceDetector:
         if options.max_faces < 1:
             raise ValueError(f"max_faces must be >= 1, got {options.max_faces}")
         self.options = options
+        # Logits below this cannot score min_score, so detect() computes no sigmoid for them: a margin
+        # of 1 (a factor e in the odds) below the threshold's logit, at most 15 (score 1 − 3e-7), so
+        # the float32 rounding of a score never crosses it.
+        self._min_logit = min(math.log(options.min_score / (1.0 - options.min_score)) - 1.0, 15.0)
         self._spec = DETECTOR_SPECS[options.kind]
         self._model = TFLiteModel(path, options.num_threads)
         size = self._spec.input_size
@@ -295,20 +300,19 @@ class FaceDetector:
         outputs = self._model.run(tensor)
         regressors = next(o for o in outputs if o.shape[-1] != 1).reshape(-1, 4 + 2 * NUM_KEYPOINTS)
         logits = next(o for o in outputs if o.shape[-1] == 1).reshape(-1)
-        clipped = np.clip(logits.astype(np.float64), -SCORE_CLIP, SCORE_CLIP)
+        candidates = np.flatnonzero(logits >= self._min_logit)  # scores for these only, the same test
+        clipped = np.clip(logits[candidates].astype(np.float64), -SCORE_CLIP, SCORE_CLIP)
         scores = (1.0 / (1.0 + np.exp(-clipped))).astype(np.float32)
-        keep = scores >= self.options.min_score
-        if not np.any(keep):
+        passed = scores >= self.options.min_score
+        keep = candidates[passed]
+        if keep.size == 0:
             return []
         boxes, keypoints = decode_boxes(regressors[keep], self._anchors[keep], self._spec.box_scale)
         boxes, kept_scores, keypoints = weighted_nms(
-            boxes, scores[keep], keypoints, NMS_THRESHOLD, self.options.max_faces
+            boxes, scores[passed], keypoints, NMS_THRESHOLD, self.options.max_faces
         )
-        corners = letterbox.normalised_to_frame(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
-        frame_keypoints = letterbox.normalised_to_frame(keypoints)
-        return [
-            Detection(
-                box=tuple(float(v) for v in corners[i]), score=float(kept_scores[i]), keypoints=frame_keypoints[i]
-            )
-            for i in range(kept_scores.shape[0])
-        ]
+        # box corners and keypoints to frame pixels in one call: (M, 2 + 6, 2)
+        points = letterbox.normalised_to_frame(np.concatenate([boxes.reshape(-1, 2, 2), keypoints], axis=1))
+        corners = points[:, :2].reshape(-1, 4).tolist()
+        return [Detection(box=tuple(corners[i]), score=float(kept_scores[i]), keypoints=points[i, 2:])
+                for i in range(kept_scores.shape[0])]

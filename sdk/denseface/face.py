@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from denseface.pose import head_pose
-from denseface.topology import IBUG68
+from denseface.topology import N_IBUG68
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,12 +63,13 @@ class Face:
     @property
     def points68(self) -> np.ndarray:
         """(68, 3) float32 the iBUG 68 landmarks (the first 68 of ``points``), same frame."""
-        return self.points[: len(IBUG68)]  # a read-only view: the 68 are the first points
+        return self.points[:N_IBUG68]  # a read-only view: the 68 are the first points
 
 
 def make_face(points: np.ndarray, score: float) -> Face:
     """A :class:`Face` from (520, 3) frame points: box from the 68 points (pose from all 520 when asked)."""
     points = np.array(points, np.float32)
     points.setflags(write=False)
-    lo, hi = points[IBUG68, :2].min(0), points[IBUG68, :2].max(0)
+    xy = points[:N_IBUG68, :2]
+    lo, hi = xy.min(0), xy.max(0)
     return Face(points=points, box=(float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])), score=float(score))

@@ -154,5 +154,5 @@ class TFLiteModel:
             scale, zero_point = detail["quantization"]
             if np.dtype(detail["dtype"]).type in _QUANTIZED_DTYPES and scale != 0.0:
                 value = (value.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
-            results.append(np.array(value, dtype=np.float32))
+            results.append(np.asarray(value, dtype=np.float32))  # get_tensor returned a copy
         return results

@@ -89,5 +89,5 @@ def roll_from_eyes(right_eye: np.ndarray, left_eye: np.ndarray) -> float:
     """Roll in degrees (> 0: counter-clockwise on screen) of the line from the subject's right eye to
     their left eye, both (x, y) image pixels (in an unmirrored upright face the right eye has the
     smaller x)."""
-    dx, dy = np.asarray(left_eye, np.float64)[:2] - np.asarray(right_eye, np.float64)[:2]
+    dx, dy = float(left_eye[0]) - float(right_eye[0]), float(left_eye[1]) - float(right_eye[1])  # float64
     return math.degrees(math.atan2(-dy, dx))

@@ -74,9 +74,21 @@ class OneEuroFilter:
         if x.shape != self._value.shape:
             raise ValueError(f"sample shape {x.shape} differs from the filter's {self._value.shape}; reset() first")
         dt = (float(timestamp_ms) - self._time_ms) / 1000.0
-        speed = (x - self._value) / dt
-        self._speed = self._speed + smoothing_factor(self.d_cutoff, dt) * (speed - self._speed)
-        cutoff = self.min_cutoff + self.beta * np.abs(self._speed)
-        self._value = self._value + smoothing_factor(cutoff, dt) * (x - self._value)
+        # the module docstring's formulas, operation for operation, in place (no per-sample temporaries)
+        change = np.subtract(x, self._value)  # x − x̂
+        step = np.divide(change, dt)  # dx, then α(d_cutoff)·(dx − d̂x)
+        step -= self._speed
+        step *= smoothing_factor(self.d_cutoff, dt)
+        self._speed += step
+        alpha = np.abs(self._speed, out=step)  # f_c = min_cutoff + beta·|d̂x|, then α(f_c) = 1 / (1 + τ/Δt)
+        alpha *= self.beta
+        alpha += self.min_cutoff
+        alpha *= 2.0 * math.pi
+        np.reciprocal(alpha, out=alpha)  # τ
+        alpha /= dt
+        alpha += 1.0
+        np.reciprocal(alpha, out=alpha)
+        change *= alpha
+        self._value += change
         self._time_ms = float(timestamp_ms)
         return self._value.astype(out_dtype)

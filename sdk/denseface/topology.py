@@ -14,7 +14,8 @@ from importlib import resources
 import numpy as np
 
 N_POINTS = 520
-IBUG68 = np.arange(68)  # indices of the iBUG 68 landmarks among the 520 points
+N_IBUG68 = 68  # the iBUG 68 landmarks are the first points: points[:N_IBUG68] is a view (no gather)
+IBUG68 = np.arange(N_IBUG68)  # their indices among the 520 points
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,14 @@ import cv2
 import numpy as np
 
 from denseface.crop import MODEL_INPUT, CropTransform, crop_from_landmarks, detection_crop
-from denseface.decode import decode, to_crop_points
+from denseface.decode import to_crop_points
 from denseface.detect import Detection, FaceDetector
 from denseface.face import Face, make_face
 from denseface.landmark_model import LandmarkModel
 from denseface.pose import roll_from_eyes
 from denseface.smooth import OneEuroFilter
 from denseface.timing import StageTimes, measure
-from denseface.topology import IBUG68
+from denseface.topology import N_IBUG68
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ APPEARANCE_MIN_STD = 2.0
 def tracking_crop(points: np.ndarray) -> CropTransform:
     """The next frame's crop from a face's (520, 3) frame points: their 68-point square box ×√2,
     rolled by the angle of the outer eye corners (iBUG 36 and 45)."""
-    return crop_from_landmarks(points[IBUG68, :2], roll_deg=roll_from_eyes(points[36], points[45]))
+    return crop_from_landmarks(points[:N_IBUG68, :2], roll_deg=roll_from_eyes(points[36], points[45]))
 
 
 def next_tracking_crop(current: CropTransform, points: np.ndarray) -> CropTransform:
@@ -90,11 +90,18 @@ def looks_tracked(crop_points: np.ndarray) -> bool:
     ``TRACK_SIDE_RANGE``, ``TRACK_MAX_SHIFT``); False also for non-finite points."""
     if not np.isfinite(crop_points).all():
         return False
-    xy = crop_points[IBUG68, :2]
-    lo, hi = xy.min(0), xy.max(0)
-    side = float((hi - lo).max()) / (MODEL_INPUT / math.sqrt(2.0))
-    shift = float(np.abs((lo + hi) / 2 - (MODEL_INPUT - 1) / 2).max()) / MODEL_INPUT
+    xy = crop_points[:N_IBUG68, :2]
+    (x0, y0), (x1, y1) = xy.min(0).tolist(), xy.max(0).tolist()
+    side = max(x1 - x0, y1 - y0) / (MODEL_INPUT / math.sqrt(2.0))
+    middle = (MODEL_INPUT - 1) / 2
+    shift = max(abs((x0 + x1) / 2 - middle), abs((y0 + y1) / 2 - middle)) / MODEL_INPUT
     return TRACK_SIDE_RANGE[0] <= side <= TRACK_SIDE_RANGE[1] and shift <= TRACK_MAX_SHIFT
+
+
+def _box_side(points: np.ndarray) -> float:
+    """The longer side of the 68-point box of (520, 2|3) points, same units."""
+    xy = points[:N_IBUG68, :2]
+    return float((xy.max(0) - xy.min(0)).max())
 
 
 def appearance(crop: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -104,7 +111,7 @@ def appearance(crop: np.ndarray, cells: np.ndarray) -> np.ndarray:
     such crops look alike."""
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     small = cv2.resize(grey, (APPEARANCE_SIDE, APPEARANCE_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
-    if cells.all():
+    if cells is _ALL_CELLS or cells.all():
         return small - small.mean()
     if not cells.any():
         return np.zeros_like(small)
@@ -248,9 +255,10 @@ class Tracker:
             with measure(timer, "infer"):
                 output = self.model.run(crop)
             with measure(timer, "decode"):
-                points = decode(output, track.crop)
-            side = float(np.ptp(points[IBUG68, :2], axis=0).max()) if np.isfinite(points).all() else 0.0
-            if not looks_tracked(to_crop_points(output)) or side < MIN_FACE_PX:
+                crop_points = to_crop_points(output)
+                points = track.crop.to_frame(crop_points)
+            # finite crop points (looks_tracked) make finite frame points
+            if not looks_tracked(crop_points) or _box_side(points) < MIN_FACE_PX:
                 logger.debug("track lost at %.0f ms", timestamp_ms)
                 continue
             if not confirmed and track.look is not None and not same_content(track.look, look):
