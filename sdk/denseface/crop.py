@@ -231,9 +231,10 @@ def _snap(value: float, step: float) -> float:
 
 
 def landmark_square(points_xy: np.ndarray) -> tuple[tuple[float, float], float]:
-    """(centre, side) of the tight box of (N, 2) points made square on its longer side."""
-    lo, hi = points_xy.min(0), points_xy.max(0)
-    return ((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0), float((hi - lo).max())
+    """(centre, side) of the tight box of (N, 2) points made square on its longer side, in float64
+    (the extremes are exact in the points' own float dtype)."""
+    (x0, y0), (x1, y1) = points_xy.min(0).tolist(), points_xy.max(0).tolist()
+    return ((x0 + x1) / 2.0, (y0 + y1) / 2.0), float(max(x1 - x0, y1 - y0))
 
 
 def crop_from_landmarks(points_xy: np.ndarray, size: int = MODEL_INPUT, roll_deg: float = 0.0) -> CropTransform:
