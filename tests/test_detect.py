@@ -248,3 +248,32 @@ def test_int8_detector_finds_the_face_the_float_one_finds_with_nearly_its_box() 
 
 def test_the_default_detector_is_the_int8_short_range_model() -> None:
     assert DetectorOptions().kind == "short_int8"
+
+
+@pytest.mark.usefixtures("shared_data")  # reads AFLW2000
+def test_detect_is_the_sigmoid_of_every_anchor_then_nms() -> None:
+    # detect() computes scores only for logits that can pass min_score; the reference scores every
+    # anchor. Thresholds: low ones (many candidates), the face's own score (it must pass: >=) and the
+    # next float32 above it (it must not).
+    frame = cv2.cvtColor(cv2.imread(str(AFLW2000 / "images" / "image00002.jpg")), cv2.COLOR_BGR2RGB)
+    best = FaceDetector(DetectorOptions(min_score=0.01)).detect(frame)[0].score
+    for min_score in (0.01, 0.3, 0.5, best, float(np.nextafter(np.float32(best), np.float32(1)))):
+        detector = FaceDetector(DetectorOptions(min_score=min_score, max_faces=10))
+        tensor, letterbox = detector.input_tensor(frame)
+        outputs = detector._model.run(detector._model.quantize(tensor))
+        regressors = next(o for o in outputs if o.shape[-1] != 1).reshape(-1, 16)
+        logits = next(o for o in outputs if o.shape[-1] == 1).reshape(-1).astype(np.float64)
+        scores = (1.0 / (1.0 + np.exp(-np.clip(logits, -100, 100)))).astype(np.float32)
+        keep = scores >= np.float32(min_score)
+        detections = detector.detect(frame)
+        if not keep.any():
+            assert min_score > best and detections == []
+            continue
+        anchors = ssd_anchors(128, (8, 16, 16, 16), 2)
+        boxes, keypoints = decode_boxes(regressors[keep], anchors[keep], 128.0)
+        boxes, kept, keypoints = weighted_nms(boxes, scores[keep], keypoints, 0.3, 10)
+        assert len(detections) == len(kept) >= 1
+        for detection, box, score, points in zip(detections, boxes, kept, keypoints):
+            assert detection.box == tuple(letterbox.normalised_to_frame(box.reshape(2, 2)).reshape(-1).tolist())
+            assert detection.score == float(score)
+            np.testing.assert_array_equal(detection.keypoints, letterbox.normalised_to_frame(points))
