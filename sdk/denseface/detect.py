@@ -185,13 +185,15 @@ class Letterbox:
             input_size=input_size,
         )
 
-    def apply(self, frame: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def apply(self, frame: np.ndarray, out: np.ndarray | None = None, blurred: np.ndarray | None = None) -> np.ndarray:
         """(H, W, 3) uint8 frame -> (input_size, input_size, 3) uint8, black padding.
 
         Args:
             frame: the frame this letterbox was fitted to.
             out: an (input_size, input_size, 3) uint8 array to fill and return instead of a new one
                 (a detector reuses one per frame).
+            blurred: an array of the frame's shape and dtype that the box blur of an odd whole
+                factor may write into instead of a new frame-sized array (a detector reuses one).
         """
         height, width = frame.shape[:2]
         new_width, new_height = round(width * self.scale_x), round(height * self.scale_y)
@@ -201,7 +203,7 @@ class Letterbox:
             # INTER_AREA by an odd whole factor k (640×480 → 128×96: k = 5) is the mean of k×k blocks,
             # i.e. cv2.blur's box mean at the blocks' centres: the same bytes (an odd area has no
             # rounding ties), ~3× faster (OpenCV's area resize has vector code for k = 2 only)
-            resized = cv2.blur(frame, (factor, factor))[factor // 2::factor, factor // 2::factor]
+            resized = cv2.blur(frame, (factor, factor), dst=blurred)[factor // 2::factor, factor // 2::factor]
         else:
             interpolation = SHRINK_INTERPOLATION if new_width < width else cv2.INTER_LINEAR
             resized = cv2.resize(frame, (new_width, new_height), interpolation=interpolation)
@@ -254,6 +256,7 @@ class FaceDetector:
         self._anchors = ssd_anchors(size, self._spec.strides, self._spec.anchors_per_layer)
         # the letterboxed frame and the model input, reused from frame to frame (input_tensor)
         self._canvas = np.zeros((size, size, 3), np.uint8)
+        self._blurred = np.empty((0, 0, 3), np.uint8)  # the letterbox's box blur of the frame, per frame size
         self._tensor = np.zeros((1, size, size, 3), np.float32)
         # A quantized input (short_int8) is a function of the pixel value alone: a 256-entry table
         # from pixel to input value, the same bytes as scaling then quantizing (TFLiteModel.quantize),
@@ -286,7 +289,9 @@ class FaceDetector:
         """Letterbox a checked frame into this detector's canvas; returns how."""
         frame = check_frame(frame)
         letterbox = Letterbox.fit(frame.shape[0], frame.shape[1], self._spec.input_size)
-        letterbox.apply(frame, out=self._canvas)
+        if self._blurred.shape != frame.shape:  # a new frame size: the box blur's buffer follows it
+            self._blurred = np.empty_like(frame)
+        letterbox.apply(frame, out=self._canvas, blurred=self._blurred)
         return letterbox
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
