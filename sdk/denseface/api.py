@@ -76,7 +76,7 @@ class DenseFaceOptions:
             tracked or a track is lost.
         mirror_average: run the landmark model on each crop and on its mirror image and average the
             two (``LandmarkModel.run``): twice the model's time, for accuracy (aflw_dev balanced NME
-            of the full model 5.22 → 5.04, lite 6.04 → 5.76: models/MODEL_CARD.md).
+            of the full model 5.22 → 5.04, lite 5.77 → 5.54: models/MODEL_CARD.md).
 
     Raises (on construction):
         ValueError: a value out of range or an unknown name.
