@@ -9,18 +9,19 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from train.learning.export import convert_float, convert_int8  # noqa: E402
-from train.learning.model import build_model  # noqa: E402
+from train.learning.model import WIDTHS, build_model, width_multiplier  # noqa: E402
 from train.learning.restore import restore  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def trained_like() -> keras.Model:
-    """The landmark architecture with random weights and random BatchNorm statistics, so that the
-    export's folding (W·γ/σ, β − μ·γ/σ) changes every convolution."""
+@pytest.fixture(scope="module", params=sorted(WIDTHS))
+def trained_like(request: pytest.FixtureRequest) -> keras.Model:
+    """The landmark architecture at each width (full, lite) with random weights and random BatchNorm
+    statistics, so that the export's folding (W·γ/σ, β − μ·γ/σ) changes every convolution."""
     keras.utils.set_random_seed(0)
-    model = build_model(np.full(1560, 0.5, np.float32))
+    model = build_model(np.full(1560, 0.5, np.float32), alpha=WIDTHS[request.param])
     rng = np.random.default_rng(0)
-    for layer in model.get_layer("mobilenetv2_1.00_120").layers:
+    backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    for layer in backbone.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             gamma, beta, mean, var = layer.get_weights()
             layer.set_weights([rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
@@ -37,6 +38,7 @@ def test_restored_float_export_is_the_same_function(trained_like: keras.Model, t
     rng = np.random.default_rng(1)
     calibration = rng.uniform(0, 255, (64, 120, 120, 3)).astype(np.float32)
     restored = restore(path, calibration)
+    assert width_multiplier(restored) == width_multiplier(trained_like)  # the width told from the shapes
     crops = rng.uniform(0, 255, (4, 120, 120, 3)).astype(np.float32)
     expected = trained_like(crops, training=False).numpy()
     np.testing.assert_allclose(restored(crops, training=False).numpy(), expected, atol=2e-4)

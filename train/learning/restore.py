@@ -24,7 +24,7 @@ import numpy as np
 
 from train.learning.augment import validation_batch
 from train.learning.dataset import TRAIN_SPLIT, load_dataset
-from train.learning.model import build_model
+from train.learning.model import WIDTHS, build_model
 
 # builtin operator codes of the TFLite schema
 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED = 3, 4, 9
@@ -68,21 +68,33 @@ def tflite_weights(path: Path) -> list[tuple[int, np.ndarray, np.ndarray]]:
     return layers
 
 
+def _kernel_shape(code: int, weights: np.ndarray) -> tuple[int, ...]:
+    """Keras' kernel shape for a TFLite convolution's weights (``tflite_weights``' layout)."""
+    if code == DEPTHWISE_CONV_2D:
+        return tuple(weights.shape[1:]) + (1,)  # (kh, kw, channels, 1)
+    return tuple(weights.shape[1:]) + (weights.shape[0],)  # (kh, kw, in, out)
+
+
 def restore(tflite: Path, calibration: np.ndarray) -> keras.Model:
     """The landmark model of ``train.learning.model`` carrying the weights of ``tflite``.
 
     Args:
-        tflite: an export of ``train.learning.export`` (the ``build_model`` architecture).
+        tflite: an export of ``train.learning.export`` (the ``build_model`` architecture at one of the
+            widths of ``WIDTHS``: full or lite, told apart by the shapes of its layers).
         calibration: (N, 120, 120, 3) float32 0..255 training crops for the BatchNormalization statistics.
     """
-    model = build_model()
-    backbone = model.get_layer("mobilenetv2_1.00_120")
-    convs = [layer for layer in backbone.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))]
-    norms = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
     layers = tflite_weights(tflite)
-    if len(layers) != len(convs) + 1 or len(norms) != len(convs):
-        raise ValueError(f"{tflite}: {len(layers)} weighted layers do not match the architecture's "
-                         f"{len(convs)} convolutions + 1 dense layer")
+    for alpha in WIDTHS.values():
+        model = build_model(alpha=alpha)
+        backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+        convs = [layer for layer in backbone.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))]
+        norms = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
+        if len(layers) == len(convs) + 1 and len(norms) == len(convs) and all(
+                _kernel_shape(code, weights) == tuple(conv.kernel.shape) for conv, (code, weights, _) in zip(convs, layers)):
+            break
+    else:
+        raise ValueError(f"{tflite}: its {len(layers)} weighted layers do not match the architecture (its "
+                         f"convolutions + 1 dense layer) at any width of {sorted(WIDTHS)}")
     biases = []
     for conv, (code, weights, bias) in zip(convs, layers):
         if isinstance(conv, keras.layers.DepthwiseConv2D):
