@@ -20,10 +20,16 @@ import math
 import numpy as np
 
 
-def smoothing_factor(cutoff_hz: np.ndarray | float, dt_s: float) -> np.ndarray | float:
-    """α = 1 / (1 + τ/Δt) with τ = 1/(2π·cutoff): the weight of a new sample in the low-pass."""
-    tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff_hz, np.float64))
-    return 1.0 / (1.0 + tau / dt_s)
+def smoothing_factor(cutoff_hz: np.ndarray | float, dt_s: float, in_place: bool = False) -> np.ndarray:
+    """α = 1 / (1 + τ/Δt) with τ = 1/(2π·cutoff): the weight of a new sample in the low-pass, as a
+    float64 array of the cutoff's shape (0-d for a scalar cutoff). ``in_place``: ``cutoff_hz`` is a
+    float64 array and α overwrites it (no temporaries)."""
+    alpha = cutoff_hz if in_place else np.array(cutoff_hz, np.float64)
+    alpha *= 2.0 * math.pi
+    np.reciprocal(alpha, out=alpha)  # τ
+    alpha /= dt_s
+    alpha += 1.0
+    return np.reciprocal(alpha, out=alpha)
 
 
 class OneEuroFilter:
@@ -80,15 +86,10 @@ class OneEuroFilter:
         step -= self._speed
         step *= smoothing_factor(self.d_cutoff, dt)
         self._speed += step
-        alpha = np.abs(self._speed, out=step)  # f_c = min_cutoff + beta·|d̂x|, then α(f_c) = 1 / (1 + τ/Δt)
-        alpha *= self.beta
-        alpha += self.min_cutoff
-        alpha *= 2.0 * math.pi
-        np.reciprocal(alpha, out=alpha)  # τ
-        alpha /= dt
-        alpha += 1.0
-        np.reciprocal(alpha, out=alpha)
-        change *= alpha
+        cutoff = np.abs(self._speed, out=step)  # f_c = min_cutoff + beta·|d̂x|
+        cutoff *= self.beta
+        cutoff += self.min_cutoff
+        change *= smoothing_factor(cutoff, dt, in_place=True)
         self._value += change
         self._time_ms = float(timestamp_ms)
         return self._value.astype(out_dtype)

@@ -20,7 +20,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from denseface.crop import MODEL_INPUT, CropTransform, crop_from_landmarks, detection_crop
+from denseface.crop import MODEL_INPUT, CropTransform, crop_from_landmarks, detection_crop, landmark_square
 from denseface.decode import to_crop_points
 from denseface.detect import Detection, FaceDetector
 from denseface.face import Face, make_face
@@ -96,12 +96,6 @@ def looks_tracked(crop_points: np.ndarray) -> bool:
     middle = (MODEL_INPUT - 1) / 2
     shift = max(abs((x0 + x1) / 2 - middle), abs((y0 + y1) / 2 - middle)) / MODEL_INPUT
     return TRACK_SIDE_RANGE[0] <= side <= TRACK_SIDE_RANGE[1] and shift <= TRACK_MAX_SHIFT
-
-
-def _box_side(points: np.ndarray) -> float:
-    """The longer side of the 68-point box of (520, 2|3) points, same units."""
-    xy = points[:N_IBUG68, :2]
-    return float((xy.max(0) - xy.min(0)).max())
 
 
 def appearance(crop: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -258,7 +252,7 @@ class Tracker:
                 crop_points = to_crop_points(output)
                 points = track.crop.to_frame(crop_points)
             # finite crop points (looks_tracked) make finite frame points
-            if not looks_tracked(crop_points) or _box_side(points) < MIN_FACE_PX:
+            if not looks_tracked(crop_points) or landmark_square(points[:N_IBUG68, :2])[1] < MIN_FACE_PX:
                 logger.debug("track lost at %.0f ms", timestamp_ms)
                 continue
             if not confirmed and track.look is not None and not same_content(track.look, look):

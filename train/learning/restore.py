@@ -68,11 +68,11 @@ def tflite_weights(path: Path) -> list[tuple[int, np.ndarray, np.ndarray]]:
     return layers
 
 
-def _kernel_shape(code: int, weights: np.ndarray) -> tuple[int, ...]:
-    """Keras' kernel shape for a TFLite convolution's weights (``tflite_weights``' layout)."""
+def _keras_kernel(code: int, weights: np.ndarray) -> np.ndarray:
+    """Keras' kernel of a TFLite convolution's weights (``tflite_weights``' layout), a view."""
     if code == DEPTHWISE_CONV_2D:
-        return tuple(weights.shape[1:]) + (1,)  # (kh, kw, channels, 1)
-    return tuple(weights.shape[1:]) + (weights.shape[0],)  # (kh, kw, in, out)
+        return weights[0][..., None]  # (kh, kw, channels, 1)
+    return weights.transpose(1, 2, 3, 0)  # (kh, kw, in, out)
 
 
 def restore(tflite: Path, calibration: np.ndarray) -> keras.Model:
@@ -90,7 +90,7 @@ def restore(tflite: Path, calibration: np.ndarray) -> keras.Model:
         convs = [layer for layer in backbone.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))]
         norms = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
         if len(layers) == len(convs) + 1 and len(norms) == len(convs) and all(
-                _kernel_shape(code, weights) == tuple(conv.kernel.shape) for conv, (code, weights, _) in zip(convs, layers)):
+                _keras_kernel(code, weights).shape == tuple(conv.kernel.shape) for conv, (code, weights, _) in zip(convs, layers)):
             break
     else:
         raise ValueError(f"{tflite}: its {len(layers)} weighted layers do not match the architecture (its "
@@ -100,12 +100,9 @@ def restore(tflite: Path, calibration: np.ndarray) -> keras.Model:
         if isinstance(conv, keras.layers.DepthwiseConv2D):
             if code != DEPTHWISE_CONV_2D:
                 raise ValueError(f"{conv.name}: the export has operator {code} where a depthwise convolution is")
-            kernel = weights[0][..., None]  # (kh, kw, channels, 1)
-        else:
-            if code != CONV_2D:
-                raise ValueError(f"{conv.name}: the export has operator {code} where a convolution is")
-            kernel = weights.transpose(1, 2, 3, 0)  # (kh, kw, in, out)
-        conv.set_weights([kernel])
+        elif code != CONV_2D:
+            raise ValueError(f"{conv.name}: the export has operator {code} where a convolution is")
+        conv.set_weights([_keras_kernel(code, weights)])
         biases.append(bias)
     code, weights, bias = layers[-1]
     model.get_layer("points").set_weights([weights.T, bias])
