@@ -90,3 +90,37 @@ def test_paired_renders_replace_only_rendered_rows(tiny_dataset: Path, tmp_path:
     np.savez(paired / "shards" / "shard_00000.npz", **{**arrays, "points": arrays["points"] + 1.0})
     with pytest.raises(ValueError, match="not a paired build"):
         load_paired_images(paired, TRAIN_SPLIT, samples)
+
+
+def test_real_photos_beside_renders(tiny_dataset: Path, tmp_path: Path) -> None:
+    """A real-photo build's rows are filtered (split, renders, profiles, fiducial disagreement) and
+    trained on beside --data; --steps-per-epoch fixes the budget whatever rows are added."""
+    from train.learning.dataset import TRAIN_SPLIT, load_real_photos
+
+    with np.load(tiny_dataset / "shards" / "shard_00000.npz") as shard:
+        arrays = dict(shard)
+    n = len(arrays["yaw"])
+    real = tmp_path / "real"
+    (real / "shards").mkdir(parents=True)
+    rows = np.arange(n)
+    np.savez(real / "shards" / "shard_00000.npz", **arrays, profile=rows % 2 == 0,
+             nose_tip=np.where(rows % 5 == 0, 0.2, 0.01).astype(np.float32),
+             mouth_corner=np.full(n, 0.02, np.float32))
+    np.savez(real / "shards" / "shard_00001.npz", counts="{}")  # every photo of a shard rejected
+    train = (arrays["split"] == 0) & (rows % 5 != 0)
+    photos = load_real_photos(real, TRAIN_SPLIT, include_renders=False, profiles_only=False, max_disagreement=0.08)
+    assert len(photos) == (train & (arrays["view"] == 0)).sum() and (photos.view == 0).all()
+    everything = load_real_photos(real, TRAIN_SPLIT, include_renders=True, profiles_only=False, max_disagreement=0.08)
+    assert len(everything) == train.sum()
+    profiles = load_real_photos(real, TRAIN_SPLIT, include_renders=True, profiles_only=True, max_disagreement=0.08)
+    assert len(profiles) == (train & (rows % 2 == 0)).sum()
+    assert len(load_real_photos(real, TRAIN_SPLIT, True, False, max_disagreement=1.0)) == (arrays["split"] == 0).sum()
+    with pytest.raises(ValueError, match="no kept rows"):
+        load_real_photos(real, TRAIN_SPLIT, include_renders=True, profiles_only=False, max_disagreement=0.001)
+    out = tmp_path / "run"
+    main(["--data", str(tiny_dataset), "--out", str(out), "--epochs", "1", "--batch", "16", "--steps-per-epoch", "3",
+          "--warmup-epochs", "0.5", "--no-mixed-precision", "--real-data", str(real), "--real-weight", "4",
+          "--real-renders"])
+    with (out / "log.csv").open() as f:
+        logged = list(csv.DictReader(f))
+    assert len(logged) == 1 and np.isfinite(float(logged[0]["val_nme68"]))

@@ -161,9 +161,10 @@ def closest_surface_points(
 
 @dataclass(frozen=True)
 class Registration:
-    """MediaPipe's 468 canonical vertices as points of the ICT surface.
+    """Points of the ICT surface: MediaPipe's 468 canonical vertices (``mediapipe_registration``), or
+    any other landmark set a fit takes as its input points (e.g. our 68, ``fit_face(surface=...)``).
 
-    triangle: (468,) int32 ids into ``ICTModel.triangles``. bary: (468, 3) float32 barycentric weights.
+    triangle: (N,) int32 ids into ``ICTModel.triangles``. bary: (N, 3) float32 barycentric weights.
     """
 
     triangle: np.ndarray
@@ -354,6 +355,14 @@ def _point_basis(n_identity: int) -> _PointBasis:
     return _surface_basis(n_identity, reg.triangle, reg.bary)
 
 
+def _input_basis(n_identity: int, surface: Registration | None) -> _PointBasis:
+    """The basis at a fit's input points: MediaPipe's 468 (``surface`` None) or ``surface``'s points."""
+    if surface is None:
+        return _point_basis(n_identity)
+    triangle = np.asarray(surface.triangle, np.int64)
+    return _extra_basis(n_identity, triangle.tobytes(), np.asarray(surface.bary, np.float64).tobytes())
+
+
 @lru_cache(maxsize=8)
 def _extra_basis(n_identity: int, triangle: bytes, bary: bytes) -> _PointBasis:
     """The basis at extra surface points, cached by their contents: ``triangle`` is the bytes of an
@@ -464,7 +473,10 @@ def _extra_terms(extra: ExtraPoints, n_identity: int) -> tuple[_PointBasis, np.n
 
 
 def fit_face(
-    points468: np.ndarray, options: FitOptions = FitOptions(), extra: ExtraPoints | None = None
+    points468: np.ndarray,
+    options: FitOptions = FitOptions(),
+    extra: ExtraPoints | None = None,
+    surface: Registration | None = None,
 ) -> FitResult:
     """Fit ICT identity, expression and a scaled-orthographic pose to one face's MediaPipe points.
 
@@ -478,12 +490,17 @@ def fit_face(
 
     extra: optional 2-D targets for other surface points (e.g. a second teacher's 68 landmarks); their
     x, y residuals enter the same least-squares sum, each weighted by ``extra.weight`` relative to a
-    MediaPipe point's x, y. They do not enter the initialisation or ``residual_px``. Raises ValueError
-    for a wrong shape or non-finite input (points468 or extra).
+    MediaPipe point's x, y. They do not enter the initialisation or ``residual_px``.
+
+    surface: the surface points the input points are (default: MediaPipe's 468 registered points);
+    e.g. our 68 topology points to fit a teacher's 68 3-D landmarks (``train.labels.real_photos``),
+    in which case ``points468`` is (68, 3) and everything said of the 468 points holds for those.
+    Raises ValueError for a wrong shape or non-finite input (points468 or extra).
     """
     points = np.asarray(points468, np.float64)
-    if points.shape != (MESH_POINTS, 3):
-        raise ValueError(f"points468 must be (468, 3), got {points.shape}")
+    n_points = MESH_POINTS if surface is None else len(surface.triangle)
+    if points.shape != (n_points, 3):
+        raise ValueError(f"points468 must be ({n_points}, 3), got {points.shape}")
     if not np.isfinite(points).all():
         raise ValueError("points468 contains non-finite values")
     extent = points[:, :2].max(axis=0) - points[:, :2].min(axis=0)
@@ -492,7 +509,7 @@ def fit_face(
     model = load_ict()
     if not 0 < options.n_identity <= len(model.identity):
         raise ValueError(f"n_identity must be in 1..{len(model.identity)}, got {options.n_identity}")
-    pb = _point_basis(options.n_identity)
+    pb = _input_basis(options.n_identity, surface)
     if extra is not None:
         extra_pb, extra_target, extra_weight = _extra_terms(extra, options.n_identity)
     n_id, n_exp = options.n_identity, len(model.expression)
@@ -569,11 +586,15 @@ def expression_rms_cm(result: FitResult) -> float:
 
 
 def reject_reason(
-    result: FitResult, points468: np.ndarray, max_residual_norm: float = MAX_RESIDUAL_NORM
+    result: FitResult,
+    points468: np.ndarray,
+    max_residual_norm: float = MAX_RESIDUAL_NORM,
+    surface: Registration | None = None,
 ) -> str | None:
     """Why a fit should not be used as a training label, or None to keep it.
 
-    points468: (468, 3) the fitted input, image frame (pixels). Checked in order:
+    points468: (468, 3) the fitted input, image frame (pixels); (N, 3) for a fit to ``surface``'s N
+    points (as in ``fit_face``). Checked in order:
     "non_finite": NaN/inf in the input or the result.
     "degenerate_scale": scale ≤ 0, or scale differs from the size ratio (RMS 3-D radius of the input
     points in px over that of the registered neutral points in cm) by a factor outside
@@ -584,13 +605,14 @@ def reject_reason(
     that is also pulled to other points, as ``train.labels.fuse``'s, departs further from the 468 by design).
     """
     points = np.asarray(points468, np.float64)
-    if points.shape != (MESH_POINTS, 3):
-        raise ValueError(f"points468 must be (468, 3), got {points.shape}")
+    n_points = MESH_POINTS if surface is None else len(surface.triangle)
+    if points.shape != (n_points, 3):
+        raise ValueError(f"points468 must be ({n_points}, 3), got {points.shape}")
     arrays = (points, result.alpha, result.beta, result.rotation, result.translation, result.vertices)
     scalars = (result.scale, result.residual_px, result.residual_norm)
     if not (all(np.isfinite(a).all() for a in arrays) and np.isfinite(scalars).all()):
         return "non_finite"
-    mean = _point_basis(len(result.alpha)).mean
+    mean = _input_basis(len(result.alpha), surface).mean
     radius_px = np.sqrt(((points - points.mean(axis=0)) ** 2).sum(axis=1).mean())
     radius_cm = np.sqrt(((mean - mean.mean(axis=0)) ** 2).sum(axis=1).mean())
     if result.scale <= 0:

@@ -60,6 +60,13 @@ VARIANTS: dict[str, list[str]] = {
     # on the common --data's validation rows like the others (its --data comes after the common one,
     # and argparse keeps the last)
     "sideways": ["--data", str(CACHE / "dataset_sideways")],
+    # real photos (train.labels.real_photos build --reprofile 2 --out CACHE/dataset_cfp: CFP labelled by
+    # 3DDFA_V2 with test-time averaging and an ICT fit) beside the renders, each real row drawn
+    # --real-weight times as often as a render (run with --common --steps-per-epoch N: equal budgets)
+    "cfp_x3": ["--real-data", str(CACHE / "dataset_cfp"), "--real-weight", "3"],
+    "cfp_x8": ["--real-data", str(CACHE / "dataset_cfp"), "--real-weight", "8"],
+    "cfp_profiles_x8": ["--real-data", str(CACHE / "dataset_cfp"), "--real-weight", "8", "--real-profiles-only"],
+    "cfp_reposed_x3": ["--real-data", str(CACHE / "dataset_cfp"), "--real-weight", "3", "--real-renders"],
 }
 BATCH = 64
 

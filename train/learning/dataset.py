@@ -64,6 +64,42 @@ def load_dataset(data: Path, split: int, limit: int | None = None) -> Samples:
     return Samples(**{field: np.concatenate(parts[field]) for field in SHARD_FIELDS})
 
 
+def load_real_photos(data: Path, split: int, include_renders: bool, profiles_only: bool,
+                     max_disagreement: float) -> Samples:
+    """The rows of ``split`` of a real-photo build (``train.labels.real_photos build``): the labelled
+    photos (view 0) and, with ``include_renders``, their re-posed renders (view > 0); with
+    ``profiles_only`` only CFP's profile photos (and their renders). Photos whose teacher disagrees with
+    their own fiducials (nose tip or mouth corner further apart than ``max_disagreement`` × √(w·h) of
+    the 68-point box) are left out with their renders. Raises as ``load_dataset``."""
+    paths = sorted((data / "shards").glob("shard_*.npz"))
+    if not paths:
+        raise FileNotFoundError(f"no shards found: expected {data}/shards/shard_NNNNN.npz "
+                                "(train.labels.real_photos build)")
+    parts: dict[str, list[np.ndarray]] = {field: [] for field in SHARD_FIELDS}
+    for path in paths:
+        with np.load(path) as shard:
+            if "split" not in shard.files:  # a shard whose photos were all rejected
+                continue
+            keep = ((shard["split"] == split) & (shard["nose_tip"] <= max_disagreement)
+                    & (shard["mouth_corner"] <= max_disagreement))
+            if not include_renders:
+                keep &= shard["view"] == 0
+            if profiles_only:
+                keep &= shard["profile"]
+            for field in SHARD_FIELDS:
+                parts[field].append(shard[field][keep])
+    samples = Samples(**{field: np.concatenate(parts[field]) for field in SHARD_FIELDS})
+    if len(samples) == 0:
+        raise ValueError(f"{data}/shards hold no kept rows with split == {split}")
+    return samples
+
+
+def concat_samples(first: Samples, second: Samples) -> Samples:
+    """The rows of ``first`` followed by those of ``second``."""
+    return Samples(**{field: np.concatenate([getattr(first, field), getattr(second, field)])
+                      for field in SHARD_FIELDS})
+
+
 def load_paired_images(paired: Path, split: int, samples: Samples, limit: int | None = None) -> np.ndarray:
     """(N, 128, 128, 3) uint8: the images of ``samples``' rows in another build of the same dataset
     (``build_dataset --profiling whole`` with the same seed renders the same rows, poses and labels;
@@ -97,16 +133,18 @@ def mean_target(samples: Samples) -> np.ndarray:
 
 def make_pipeline(samples: Samples, batch: int, training: bool, config: AugmentConfig,
                   large_yaw_weight: int = 1, paired_images: np.ndarray | None = None,
-                  paired_prob: float = 0.0) -> tf.data.Dataset:
+                  paired_prob: float = 0.0, row_weight: np.ndarray | None = None) -> tf.data.Dataset:
     """Batches of (B, 120, 120, 3) float32 0..255 inputs and (B, 1560) float32 targets; training: an
     endless stream of shuffled full batches, augmented, in which rows with |yaw| > ``LARGE_YAW`` come
-    ``large_yaw_weight`` times as often as the others, and a rendered row (view > 0) shows its picture
-    from ``paired_images`` (:func:`load_paired_images`) with probability ``paired_prob`` each time it
-    is drawn; validation: in order, central crops."""
+    ``large_yaw_weight`` times as often as the others, each row also ``row_weight`` (N,) int times as
+    often (e.g. real photos beside renders), and a rendered row (view > 0) shows its picture from
+    ``paired_images`` (:func:`load_paired_images`) with probability ``paired_prob`` each time it is
+    drawn; validation: in order, central crops."""
     if training:
-        rows = np.arange(len(samples))
-        large = rows[np.abs(samples.yaw) > LARGE_YAW]
-        rows = np.concatenate([rows] + [large] * (large_yaw_weight - 1))
+        repeats = np.where(np.abs(samples.yaw) > LARGE_YAW, large_yaw_weight, 1)
+        if row_weight is not None:
+            repeats = repeats * np.asarray(row_weight)
+        rows = np.repeat(np.arange(len(samples)), repeats)
         ds = tf.data.Dataset.from_tensor_slices(rows).shuffle(len(rows), reshuffle_each_iteration=True).repeat()
     else:
         ds = tf.data.Dataset.range(len(samples))

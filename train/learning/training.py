@@ -32,8 +32,8 @@ import tensorflow as tf
 
 from train.evaluation.plots import draw_training_curves
 from train.learning.augment import AugmentConfig
-from train.learning.dataset import (TRAIN_SPLIT, VAL_SPLIT, load_dataset, load_paired_images, make_pipeline,
-                                    mean_target)
+from train.learning.dataset import (TRAIN_SPLIT, VAL_SPLIT, concat_samples, load_dataset, load_paired_images,
+                                    load_real_photos, make_pipeline, mean_target)
 from train.learning.losses import LOSSES, distillation, nme68
 from train.learning.model import WIDTHS, build_model, transfer_weights
 
@@ -132,10 +132,22 @@ def train_model(args: argparse.Namespace) -> keras.callbacks.History:
                            background_prob=args.background_prob, relight_prob=args.relight_prob,
                            jpeg_prob=args.jpeg_prob)
     paired = None if args.paired_data is None else load_paired_images(args.paired_data, TRAIN_SPLIT, train_samples)
-    train_ds = make_pipeline(train_samples, args.batch, True, config, args.large_yaw_weight, paired, args.paired_prob)
+    # an epoch is a pass over --data's rows, whatever real photos are added (equal budgets compare)
+    steps_per_epoch = args.steps_per_epoch or len(train_samples) // args.batch
+    row_weight = None
+    if args.real_data is not None:
+        real = load_real_photos(args.real_data, TRAIN_SPLIT, args.real_renders, args.real_profiles_only,
+                                args.real_max_disagreement)
+        print(f"real photos: {len(real)} rows of {args.real_data}, each drawn {args.real_weight}× as often "
+              f"as a row of {args.data} ({len(train_samples)} rows)", flush=True)
+        row_weight = np.r_[np.ones(len(train_samples), int), np.full(len(real), args.real_weight)]
+        if paired is not None:  # real rows have no other build: their own pictures
+            paired = np.concatenate([paired, real.images])
+        train_samples = concat_samples(train_samples, real)
+    train_ds = make_pipeline(train_samples, args.batch, True, config, args.large_yaw_weight, paired, args.paired_prob,
+                             row_weight)
     val_ds = make_pipeline(val_samples, args.batch, False, config)
 
-    steps_per_epoch = len(train_samples) // args.batch
     if steps_per_epoch == 0:
         raise ValueError(f"{len(train_samples)} training rows make no full batch of {args.batch}")
     total = steps_per_epoch * args.epochs
@@ -217,6 +229,18 @@ def main(argv: list[str] | None = None) -> None:
                              "--profiling whole): training rendered rows show its picture with --paired-prob")
     parser.add_argument("--paired-prob", type=float, default=0.5,
                         help="probability that a drawn rendered row shows the --paired-data picture")
+    parser.add_argument("--real-data", type=Path, default=None,
+                        help="a real-photo build (train.labels.real_photos build) trained on beside --data")
+    parser.add_argument("--real-weight", type=int, default=1,
+                        help="each real row is drawn this many times as often as a row of --data")
+    parser.add_argument("--real-renders", action="store_true",
+                        help="also the real photos' re-posed renders (real_photos build --reprofile)")
+    parser.add_argument("--real-profiles-only", action="store_true", help="only the real profile photos")
+    parser.add_argument("--real-max-disagreement", type=float, default=0.08,
+                        help="leave out real photos whose teacher and fiducials disagree by more than this "
+                             "fraction of the face size (real_photos.fiducial_agreement)")
+    parser.add_argument("--steps-per-epoch", type=int, default=0,
+                        help="training steps per epoch (0: one pass over --data's training rows)")
     parser.add_argument("--pca-components", type=int, default=0,
                         help="a shape-prior head of this many principal directions of the targets (0: linear head)")
     parser.add_argument("--width", choices=sorted(WIDTHS), default="full",
