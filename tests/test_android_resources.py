@@ -15,7 +15,8 @@ and the tests fail when that is impossible, so a CI run cannot pass by skipping 
 
 Limits: the framework is API 29, so manifest elements added later (``<uses-native-library>``, API 31)
 are unknown to it and only allowed as named warnings (``NEWER_MANIFEST_ELEMENTS``); the stand-ins check
-names and formats, not the AndroidX libraries' own resources; Kotlin is not compiled here.
+names and formats, not the AndroidX libraries' own resources. test_android_compile.py compiles the Kotlin
+that needs no AndroidX against the R class this link writes.
 
 A last test checks the committed Gradle wrapper (Gradle's own jar, a checksum-pinned distribution); no
 Gradle build runs here.
@@ -86,7 +87,8 @@ def _run(command: list[str]) -> subprocess.CompletedProcess:
 
 
 def link(aapt2: str, res: Path, manifest: Path, work: Path) -> tuple[subprocess.CompletedProcess, Path]:
-    """aapt2 compile (app res, stubs) + aapt2 link, as AGP's resource tasks do; (link result, R.txt)."""
+    """aapt2 compile (app res, stubs) + aapt2 link, as AGP's resource tasks do; (link result, R.txt).
+    The R class's source goes to ``work/java`` (test_android_compile.py compiles against it)."""
     work.mkdir(parents=True, exist_ok=True)
     for source, out in ((res, work / "app.zip"), (STUBS, work / "stubs.zip")):
         compiled = _run([aapt2, "compile", "--dir", str(source), "-o", str(out)])
@@ -100,7 +102,8 @@ def link(aapt2: str, res: Path, manifest: Path, work: Path) -> tuple[subprocess.
     result = _run([aapt2, "link", "-o", str(work / "resources.apk"), "-I", str(FRAMEWORK_RES),
                    "--manifest", str(merged), "--min-sdk-version", _gradle_setting("minSdk"),
                    "--target-sdk-version", _gradle_setting("targetSdk"), "--warn-manifest-validation",
-                   "--output-text-symbols", str(symbols), str(work / "stubs.zip"), str(work / "app.zip")])
+                   "--output-text-symbols", str(symbols), "--java", str(work / "java"),
+                   str(work / "stubs.zip"), str(work / "app.zip")])
     return result, symbols
 
 
@@ -111,7 +114,7 @@ def test_app_resources_and_manifest_link(aapt2: str, tmp_path: Path) -> None:
     unexpected = [line for line in output.splitlines() if line.strip()
                   and not any(f"unexpected element <{element}>" in line for element in NEWER_MANIFEST_ELEMENTS)]
     assert not unexpected, "aapt2 link warned:\n" + "\n".join(unexpected)
-    # every R.<type>.<name> the Kotlin sources use exists (Kotlin itself is not compiled here)
+    # every R.<type>.<name> the Kotlin sources use exists (MainActivity, their user, needs AndroidX: not compiled here)
     defined = {tuple(line.split()[1:3]) for line in symbols.read_text().splitlines() if line.strip()}
     used = set()
     for source in (APP / "src").rglob("*.kt"):

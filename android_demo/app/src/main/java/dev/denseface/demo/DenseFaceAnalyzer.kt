@@ -1,10 +1,10 @@
 package dev.denseface.demo
 
 import android.content.Context
+import android.graphics.Bitmap
+import android.graphics.Rect
 import android.os.SystemClock
 import android.util.Log
-import androidx.camera.core.ImageAnalysis
-import androidx.camera.core.ImageProxy
 import dev.denseface.core.CropTransform
 import dev.denseface.core.Detection
 import dev.denseface.core.FacePipeline
@@ -21,6 +21,8 @@ import dev.denseface.demo.ml.LandmarkModel
  * The per-frame work, on CameraX's analysis thread: convert the image, then the JVM core's
  * [FacePipeline] in video mode (detect → crop → landmark model → decode → One-Euro → pose, with
  * tracking), timing each stage. The models are (re)created here, on the thread that uses them.
+ * MainActivity's CameraX analyzer hands each image to [analyze]; no CameraX type here, so CI compiles
+ * this file against the platform jar (README, "What is verified where").
  *
  * Delegates: with [Device.GPU] both models get the GPU delegate; with [Device.NNAPI] the int8 landmark
  * model gets the NNAPI delegate and the float detector stays on the CPU. A delegate that cannot be
@@ -37,7 +39,7 @@ class DenseFaceAnalyzer(
     private val onResult: (FrameResult) -> Unit,
     private val onError: (String) -> Unit,
     private val onStatus: (message: String, fallback: Boolean) -> Unit,
-) : ImageAnalysis.Analyzer, AutoCloseable {
+) : AutoCloseable {
 
     /** Where the models should run; a change takes effect on the next frame. */
     @Volatile var requestedDevice: Device = Device.CPU
@@ -110,7 +112,16 @@ class DenseFaceAnalyzer(
         }
     }
 
-    override fun analyze(image: ImageProxy) {
+    /**
+     * Analyse one camera image and report it through [onResult] (or [onError] / [onStatus]).
+     *
+     * @param toBitmap the image's pixels (CameraX's ImageProxy.toBitmap), called here so that it counts in
+     *     the `convert` stage; the bitmap is recycled here
+     * @param cropRect the part of the image the preview shows (ImageProxy.getCropRect), in its pixels
+     * @param rotationDegrees the clockwise rotation that makes the image upright (ImageInfo.getRotationDegrees)
+     * @param timestampNs the image's timestamp in nanoseconds (ImageInfo.getTimestamp)
+     */
+    fun analyze(toBitmap: () -> Bitmap, cropRect: Rect, rotationDegrees: Int, timestampNs: Long) {
         try {
             ensureModels()
             if (resetRequested) {
@@ -118,14 +129,14 @@ class DenseFaceAnalyzer(
                 resetRequested = false
             }
             val start = SystemClock.elapsedRealtimeNanos()
-            val frame = converter.convert(image)
+            val frame = converter.convert(toBitmap(), cropRect, rotationDegrees)
             val converted = SystemClock.elapsedRealtimeNanos()
             detectNs = 0L
             cropNs = 0L
             inferNs = 0L
             detectorRan = false
             landmarkRuns = 0
-            val timestampMs = image.imageInfo.timestamp / 1e6
+            val timestampMs = timestampNs / 1e6
             val faces = pipeline.landmarksForVideo(frame, timestampMs, stages)
             val end = SystemClock.elapsedRealtimeNanos()
             val timings = StageTimings(
@@ -159,8 +170,6 @@ class DenseFaceAnalyzer(
             Log.e(TAG, "frame skipped", error)
             onError(error.message ?: error.toString())
             pipeline.reset()
-        } finally {
-            image.close()
         }
     }
 

@@ -205,7 +205,16 @@ class MainActivity : AppCompatActivity() {
                 .build()
             analyzer.mirrored = lensFacing == CameraSelector.LENS_FACING_FRONT
             analyzer.resetRequested = true
-            analysis.setAnalyzer(analysisExecutor, analyzer)
+            // CameraX's analyzer: the image goes to DenseFaceAnalyzer as plain Android types (it holds no
+            // CameraX type, so CI compiles it), then back to CameraX, which sends the next one after close()
+            analysis.setAnalyzer(analysisExecutor) { image ->
+                try {
+                    analyzer.analyze({ image.toBitmap() }, image.cropRect, image.imageInfo.rotationDegrees,
+                        image.imageInfo.timestamp)
+                } finally {
+                    image.close()
+                }
+            }
             // one ViewPort for both: the analysis images' crop rect is the preview's visible area
             val group = UseCaseGroup.Builder().addUseCase(preview).addUseCase(analysis)
             previewView.viewPort?.let { group.setViewPort(it) }

@@ -84,7 +84,9 @@ private fun withDelegate(model: MappedByteBuffer, device: Device, numThreads: In
             GpuDelegate(options)
         }
         Device.NNAPI -> {
-            if (Build.VERSION.SDK_INT < Build.VERSION_CODES.O_MR1) {
+            // 27 is Build.VERSION_CODES.O_MR1: the number, as the constant is inlined anyway, so that CI can
+            // compile this file against the API 23 platform jar it has (README, "What is verified where")
+            if (Build.VERSION.SDK_INT < 27) {
                 throw UnsupportedOperationException("NNAPI needs Android 8.1 (API 27)")
             }
             NnApiDelegate()
