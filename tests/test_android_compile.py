@@ -95,8 +95,9 @@ ANDROIDX_NULLABLE = (("import androidx.annotation.Nullable;\n", ""),
                      ("  @Nullable static final Throwable", "  static final Throwable"))
 
 
-def _run(command: list[str], cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+def _run(command: list[str], cwd: Path | None = None,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
 def _said(result: subprocess.CompletedProcess) -> str:
@@ -105,25 +106,26 @@ def _said(result: subprocess.CompletedProcess) -> str:
 
 def _unavailable(artifact: Artifact, command: list[str], result: subprocess.CompletedProcess) -> None:
     """The registry said no (or could not be reached): skip, naming the artifact (never a red CI forever)."""
-    pytest.skip(f"pinned artifact {artifact} cannot be fetched: `{' '.join(command)}` exited "
-                f"{result.returncode}: {_said(result)}")
+    shown = " ".join(word for word in command if not word.startswith("-o"))  # apt's private-state options
+    pytest.skip(f"pinned artifact {artifact} cannot be fetched: `{shown}` exited {result.returncode}: {_said(result)}")
 
 
 class Cache:
-    """The downloads (``downloads/``), a private apt state (``apt/``) and what is built from the downloads."""
+    """The downloads (``root/downloads``) and what is built from them (``root/<name>``); ``apt``: a private
+    apt state for the downloads (a temporary folder: its indexes are only needed while fetching)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, apt: Path) -> None:
         self.root = root
         self.downloads = root / "downloads"
-        self.apt = root / "apt"
+        self.apt = apt
         self._apt_updated = False
 
-    def _apt(self, tool: str, *args: str) -> list[str]:
-        """apt-get / apt-cache on the private state: only APT_SOURCES, no installed packages, no translations."""
+    def _apt_get(self, *args: str) -> list[str]:
+        """apt-get on the private state: only APT_SOURCES, no installed packages, no translations."""
         options = {"Dir::Etc::SourceList": self.apt / "sources.list", "Dir::Etc::SourceParts": self.apt / "parts",
                    "Dir::State::Lists": self.apt / "lists", "Dir::Cache": self.apt / "cache",
                    "Dir::State::status": "/dev/null", "Acquire::Languages": "none"}
-        return [tool, *(f"-o{key}={value}" for key, value in options.items()), *args]
+        return ["apt-get", "-q", *(f"-o{key}={value}" for key, value in options.items()), *args]
 
     def _apt_update(self, artifact: Artifact) -> None:
         if self._apt_updated:
@@ -131,7 +133,7 @@ class Cache:
         for folder in ("parts", "lists/partial", "cache/archives/partial"):
             (self.apt / folder).mkdir(parents=True, exist_ok=True)
         (self.apt / "sources.list").write_text(APT_SOURCES)
-        command = self._apt("apt-get", "-q", "update")
+        command = self._apt_get("update")
         result = _run(command)
         if result.returncode != 0:
             _unavailable(artifact, command, result)
@@ -151,7 +153,7 @@ class Cache:
 
     def _debian_binary(self, artifact: Artifact, into: Path) -> Path:
         self._apt_update(artifact)
-        command = self._apt("apt-get", "-q", "download", f"{artifact.name}={artifact.version}")
+        command = self._apt_get("download", f"{artifact.name}={artifact.version}")
         result = _run(command, cwd=into)
         if result.returncode != 0 or not (into / artifact.filename).is_file():
             _unavailable(artifact, command, result)
@@ -160,7 +162,7 @@ class Cache:
     def _debian_source_file(self, artifact: Artifact, into: Path) -> Path:
         """One file of a Debian source package (its .orig tarball), whichever Debian revision lists it."""
         self._apt_update(artifact)
-        command = self._apt("apt-get", "-q", "source", "--print-uris", artifact.name)
+        command = self._apt_get("source", "--print-uris", artifact.name)
         result = _run(command, cwd=into)
         uris = {name: uri for uri, name in re.findall(r"^'(\S+)' (\S+) \d+ \S+$", result.stdout, re.MULTILINE)}
         if artifact.filename not in uris:
@@ -173,19 +175,20 @@ class Cache:
         return into / artifact.filename
 
     def _npm(self, artifact: Artifact, into: Path) -> Path:
-        command = ["npm", "pack", "--silent", f"{artifact.name}@{artifact.version}", "--pack-destination", str(into)]
+        command = ["npm", "pack", f"{artifact.name}@{artifact.version}", "--pack-destination", str(into)]
         result = _run(command)
         if result.returncode != 0 or not (into / artifact.filename).is_file():
             _unavailable(artifact, command, result)
         return into / artifact.filename
 
-    def built(self, name: str, build: Callable[[Path], None]) -> Path:
-        """``root/name``, made once by ``build(folder)`` (into a temporary folder, then renamed: never half made)."""
-        target = self.root / name
+    def built(self, artifact: Artifact, build: Callable[[Path, Path], None]) -> Path:
+        """``root/<name>_<version>``, made once by ``build(download, folder)`` from the artifact's download
+        (into a temporary folder, then renamed: never half made)."""
+        target = self.root / f"{artifact.name}_{artifact.version}"
         if not target.exists():
             with tempfile.TemporaryDirectory(dir=self.root) as partial:
-                build(Path(partial) / name)
-                (Path(partial) / name).replace(target)
+                build(self.download(artifact), Path(partial) / target.name)
+                (Path(partial) / target.name).replace(target)
         return target
 
 
@@ -193,13 +196,14 @@ FETCHERS = {"Debian bullseye": Cache._debian_binary, "Debian sid source": Cache.
             "npm": Cache._npm}
 
 
-def _deb_member(deb: Path, member: str, target: Path) -> None:
-    """Copy one file out of a .deb (dpkg-deb -x into a temporary folder)."""
-    with tempfile.TemporaryDirectory() as unpacked:
-        result = _run(["dpkg-deb", "-x", str(deb), unpacked])
-        assert result.returncode == 0, f"dpkg-deb -x {deb} failed: {_said(result)}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(unpacked) / member, target)
+def _unpack_deb(deb: Path, folder: Path) -> None:
+    result = _run(["dpkg-deb", "-x", str(deb), str(folder)])
+    assert result.returncode == 0, f"dpkg-deb -x {deb} failed: {_said(result)}"
+
+
+def _unpack_npm(tgz: Path, folder: Path) -> None:
+    with tarfile.open(tgz) as archive:
+        archive.extractall(folder, filter="tar")  # keeps bin/kotlinc executable
 
 
 def _build_tflite_api(orig: Path, checker_qual: Path, classes: Path) -> None:
@@ -247,23 +251,17 @@ def _require(*tools: str) -> None:
 def toolchain() -> Toolchain:
     """Fetches (once per machine: cached) and builds the toolchain; one test session at a time (a file lock)."""
     _require("javac", "npm", "apt-get", "dpkg-deb", str(APT_HELPER))
-    cache = Cache(cache_dir().parent / "android")  # beside the SDK's model cache
-    cache.root.mkdir(parents=True, exist_ok=True)
-    with open(cache.root / ".lock", "w") as lock:
+    root = cache_dir().parent / "android"  # beside the SDK's model cache
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock, tempfile.TemporaryDirectory() as apt:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        android_jar = cache.built("android-23.jar", lambda target: _deb_member(
-            cache.download(ANDROID_PLATFORM), "usr/share/java/com.android.android-23.jar", target))
-        checker_qual = cache.built("checker-qual-3.0.1.jar", lambda target: _deb_member(
-            cache.download(CHECKER_QUAL), "usr/share/java/checker-qual-3.0.1.jar", target))
-        tflite_api = cache.built("tflite-java-2.14.1", lambda target: _build_tflite_api(
-            cache.download(TENSORFLOW_SOURCE), checker_qual, target))
-
-        def unpack_kotlin(target: Path) -> None:
-            with tarfile.open(cache.download(KOTLIN)) as archive:
-                archive.extractall(target, filter="tar")  # keeps bin/kotlinc executable
-
-        kotlin = cache.built("kotlin-compiler-2.0.21", unpack_kotlin)
-    return Toolchain(kotlin / "package" / "bin" / "kotlinc", android_jar, tflite_api)
+        cache = Cache(root, Path(apt))
+        android_jar = cache.built(ANDROID_PLATFORM, _unpack_deb) / "usr/share/java/com.android.android-23.jar"
+        checker_qual = cache.built(CHECKER_QUAL, _unpack_deb) / "usr/share/java/checker-qual-3.0.1.jar"
+        tflite_api = cache.built(TENSORFLOW_SOURCE,
+                                 lambda orig, classes: _build_tflite_api(orig, checker_qual, classes))
+        compiler = cache.built(KOTLIN, _unpack_npm) / "package" / "bin" / "kotlinc"
+    return Toolchain(compiler, android_jar, tflite_api)
 
 
 def kotlinc(tools: Toolchain, sources: list[Path], classpath: list[Path], out: Path) -> subprocess.CompletedProcess:
@@ -272,7 +270,9 @@ def kotlinc(tools: Toolchain, sources: list[Path], classpath: list[Path], out: P
     jars = [tools.android_jar, tools.tflite_api, *classpath]
     command = ["bash", str(tools.kotlinc), "-jvm-target", "17", "-Werror", "-no-reflect",
                "-cp", os.pathsep.join(map(str, jars)), "-d", str(out), *map(str, sources)]
-    return _run(command)
+    # a short run: C1 only and the serial GC about halve its CPU time (kotlinc's own heap settings kept)
+    java_options = "-Xmx512M -Xms128M -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+    return _run(command, env={**os.environ, "JAVA_OPTS": java_options})
 
 
 def _needs_androidx(source: Path) -> bool:
@@ -293,8 +293,10 @@ class CompiledApp:
 
 
 @pytest.fixture(scope="module")
-def compiled_app(toolchain: Toolchain, aapt2: str, tmp_path_factory: pytest.TempPathFactory) -> CompiledApp:  # noqa: F811
-    """The JVM core (javac) and the R class (aapt2 link, javac), then the app's AndroidX-free files (kotlinc, once)."""
+def compiled_app(toolchain: Toolchain, aapt2: str,  # noqa: F811 (the imported fixture)
+                 tmp_path_factory: pytest.TempPathFactory) -> CompiledApp:
+    """The JVM core (javac) and the R class (aapt2 link, javac), then the app's AndroidX-free files (kotlinc,
+    once per session)."""
     work = tmp_path_factory.mktemp("android_compile")
     core = work / "core"
     result = _run(["javac", "--release", "17", "-encoding", "UTF-8", "-d", str(core),
@@ -303,7 +305,8 @@ def compiled_app(toolchain: Toolchain, aapt2: str, tmp_path_factory: pytest.Temp
     linked, _ = link(aapt2, RES, MANIFEST, work / "res")
     assert linked.returncode == 0, f"aapt2 link of android_demo/app failed:\n{linked.stdout}{linked.stderr}"
     r_class = work / "r"
-    result = _run(["javac", "--release", "17", "-d", str(r_class), *map(str, (work / "res" / "java").rglob("*.java"))])
+    result = _run(["javac", "--release", "17", "-d", str(r_class),
+                   *map(str, (work / "res" / "java").rglob("*.java"))])
     assert result.returncode == 0, f"javac of the R class failed:\n{result.stdout}{result.stderr}"
     classpath = [core, r_class]
     classes = work / "app"
@@ -313,13 +316,15 @@ def compiled_app(toolchain: Toolchain, aapt2: str, tmp_path_factory: pytest.Temp
 def test_only_the_camera_and_ui_glue_needs_androidx() -> None:
     """The app keeps AndroidX / CameraX in its glue, so everything else is compiled below."""
     needing = {path.name for path in APP_SOURCES.rglob("*.kt") if _needs_androidx(path)}
-    assert needing == NEEDS_ANDROIDX, (f"files importing androidx: {sorted(needing)}, expected {sorted(NEEDS_ANDROIDX)}: "
-                                       "keep model, detector, overlay, benchmark and data code free of AndroidX")
+    assert needing == NEEDS_ANDROIDX, (f"files importing androidx: {sorted(needing)}, expected "
+                                       f"{sorted(NEEDS_ANDROIDX)}: keep model, detector, overlay, benchmark "
+                                       "and data code free of AndroidX")
 
 
 def test_app_compiles_against_the_real_platform_and_tflite_jars(compiled_app: CompiledApp) -> None:
     result = compiled_app.result
-    assert result.returncode == 0, f"kotlinc -Werror of the app's AndroidX-free files failed:\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, \
+        f"kotlinc -Werror of the app's AndroidX-free files failed:\n{result.stdout}{result.stderr}"
     # each file left its class: the one named after it, or <File>Kt for a file of top-level declarations
     classes = {path.relative_to(compiled_app.classes).as_posix() for path in compiled_app.classes.rglob("*.class")}
     for source in _app_sources_without_androidx():
@@ -329,12 +334,14 @@ def test_app_compiles_against_the_real_platform_and_tflite_jars(compiled_app: Co
 
 def test_a_type_error_in_an_app_file_fails_the_compile(toolchain: Toolchain, compiled_app: CompiledApp,
                                                        tmp_path: Path) -> None:
-    """The same compile with one file broken (a scratch copy of ml/LandmarkModel.kt) fails, naming the error."""
+    """The same compile of one app file with a type error added (a scratch copy of ml/LandmarkModel.kt, against
+    the other files' classes) fails, naming the error."""
+    if compiled_app.result.returncode != 0:
+        pytest.fail("the app itself does not compile (see the test above)", pytrace=False)
     original = APP_SOURCES / "dev" / "denseface" / "demo" / "ml" / "LandmarkModel.kt"
     broken = tmp_path / original.name
     broken.write_text(original.read_text() + '\nprivate val deliberateTypeError: Int = "not an Int"\n')
-    sources = [broken if path == original else path for path in _app_sources_without_androidx()]
-    result = kotlinc(toolchain, sources, compiled_app.classpath, tmp_path / "classes")
+    result = kotlinc(toolchain, [broken], [*compiled_app.classpath, compiled_app.classes], tmp_path / "classes")
     output = result.stdout + result.stderr
     assert result.returncode != 0, f"kotlinc accepted a String as an Int:\n{output}"
     assert re.search(rf"{broken.name}:\d+:\d+: error: .*mismatch", output), output
