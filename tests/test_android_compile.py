@@ -100,6 +100,14 @@ def _run(command: list[str], cwd: Path | None = None,
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
+# The compilers' runs are short: C1 only and the serial GC about halve their CPU time (kotlinc: 20 → 11 s)
+QUICK_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+
+
+def _javac(*args: str) -> subprocess.CompletedProcess:
+    return _run(["javac", *(f"-J{option}" for option in QUICK_JVM), "-encoding", "UTF-8", *args])
+
+
 def _said(result: subprocess.CompletedProcess) -> str:
     return " | ".join(line for line in (result.stdout + result.stderr).strip().splitlines()[-4:] if line)
 
@@ -111,7 +119,7 @@ def _unavailable(artifact: Artifact, command: list[str], result: subprocess.Comp
 
 
 class Cache:
-    """The downloads (``root/downloads``) and what is built from them (``root/<name>``); ``apt``: a private
+    """The downloads (``root/downloads``) and what is built from them (``root/<name>_<version>``); ``apt``: a private
     apt state for the downloads (a temporary folder: its indexes are only needed while fetching)."""
 
     def __init__(self, root: Path, apt: Path) -> None:
@@ -223,8 +231,7 @@ def _build_tflite_api(orig: Path, checker_qual: Path, classes: Path) -> None:
             assert text.count(old) == 1, f"{GPU_DELEGATE_NATIVE} no longer has {old.strip()!r}"
             text = text.replace(old, new)
         gpu_native.write_text(text)
-        result = _run(["javac", "--release", "8", "-nowarn", "-encoding", "UTF-8", "-cp", str(checker_qual),
-                       "-d", str(classes), *map(str, sources)])
+        result = _javac("--release", "8", "-nowarn", "-cp", str(checker_qual), "-d", str(classes), *map(str, sources))
         assert result.returncode == 0, f"javac of TF Lite's Java API failed:\n{result.stdout}{result.stderr}"
 
 
@@ -270,8 +277,7 @@ def kotlinc(tools: Toolchain, sources: list[Path], classpath: list[Path], out: P
     jars = [tools.android_jar, tools.tflite_api, *classpath]
     command = ["bash", str(tools.kotlinc), "-jvm-target", "17", "-Werror", "-no-reflect",
                "-cp", os.pathsep.join(map(str, jars)), "-d", str(out), *map(str, sources)]
-    # a short run: C1 only and the serial GC about halve its CPU time (kotlinc's own heap settings kept)
-    java_options = "-Xmx512M -Xms128M -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+    java_options = " ".join(("-Xmx512M", "-Xms128M", *QUICK_JVM))  # kotlinc's own heap settings, and QUICK_JVM
     return _run(command, env={**os.environ, "JAVA_OPTS": java_options})
 
 
@@ -295,20 +301,16 @@ class CompiledApp:
 @pytest.fixture(scope="module")
 def compiled_app(toolchain: Toolchain, aapt2: str,  # noqa: F811 (the imported fixture)
                  tmp_path_factory: pytest.TempPathFactory) -> CompiledApp:
-    """The JVM core (javac) and the R class (aapt2 link, javac), then the app's AndroidX-free files (kotlinc,
-    once per session)."""
+    """The R class (aapt2 link) and the JVM core, compiled with javac, then the app's AndroidX-free files
+    (kotlinc, once per session)."""
     work = tmp_path_factory.mktemp("android_compile")
-    core = work / "core"
-    result = _run(["javac", "--release", "17", "-encoding", "UTF-8", "-d", str(core),
-                   *map(str, sorted(CORE_SOURCES.rglob("*.java")))])
-    assert result.returncode == 0, f"javac of android_demo/core failed:\n{result.stdout}{result.stderr}"
     linked, _ = link(aapt2, RES, MANIFEST, work / "res")
     assert linked.returncode == 0, f"aapt2 link of android_demo/app failed:\n{linked.stdout}{linked.stderr}"
-    r_class = work / "r"
-    result = _run(["javac", "--release", "17", "-d", str(r_class),
-                   *map(str, (work / "res" / "java").rglob("*.java"))])
-    assert result.returncode == 0, f"javac of the R class failed:\n{result.stdout}{result.stderr}"
-    classpath = [core, r_class]
+    java = work / "java"
+    sources = [*sorted(CORE_SOURCES.rglob("*.java")), *(work / "res" / "java").rglob("R.java")]
+    result = _javac("--release", "17", "-d", str(java), *map(str, sources))
+    assert result.returncode == 0, f"javac of android_demo/core and R failed:\n{result.stdout}{result.stderr}"
+    classpath = [java]
     classes = work / "app"
     return CompiledApp(kotlinc(toolchain, _app_sources_without_androidx(), classpath, classes), classes, classpath)
 
@@ -319,6 +321,14 @@ def test_only_the_camera_and_ui_glue_needs_androidx() -> None:
     assert needing == NEEDS_ANDROIDX, (f"files importing androidx: {sorted(needing)}, expected "
                                        f"{sorted(NEEDS_ANDROIDX)}: keep model, detector, overlay, benchmark "
                                        "and data code free of AndroidX")
+
+
+def test_the_pinned_kotlin_and_jvm_target_are_the_apps() -> None:
+    plugin = re.search(r'id\("org\.jetbrains\.kotlin\.android"\) version "([\d.]+)"',
+                       (DEMO / "build.gradle.kts").read_text())
+    assert plugin and plugin.group(1) == KOTLIN.version, \
+        f"the app builds with Kotlin {plugin and plugin.group(1)}: pin kotlin-compiler at that version here"
+    assert 'jvmTarget = "17"' in (DEMO / "app" / "build.gradle.kts").read_text(), "the app's jvmTarget is not 17"
 
 
 def test_app_compiles_against_the_real_platform_and_tflite_jars(compiled_app: CompiledApp) -> None:
