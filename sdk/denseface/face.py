@@ -6,7 +6,9 @@ camera.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,9 +25,16 @@ class Face:
         points: (520, 3) float32 the dense points of ``denseface.topology`` in frame pixels: x right,
             y down; z in the same pixel scale, relative depth (mean over the 520 points = 0), +z
             towards the camera.
-        box: (x0, y0, x1, y1) frame pixels, the tight box of the 68 points' (x, y).
-        score: the detector's score in [0, 1] for a detected face (in VIDEO mode, that of the
-            detection that started or last confirmed the track); NaN for a face from a caller's box.
+        box: (x0, y0, x1, y1) frame pixels, the tight box of the 68 points' (x, y). It may reach
+            beyond the frame: the points of a face cut by the frame's edge continue outside it.
+        score: the detector's score in [0, 1] for a detected face; NaN for a face from a caller's
+            box. VIDEO mode: the score of the detection that started or last confirmed the track
+            (the detector runs on the first frame of every track, after a scene cut, and every
+            ``redetect_interval`` frames; in between a tracked face keeps its score).
+        track_id: VIDEO mode: the face's track, an int >= 0, the same on every frame while the face
+            is followed and a new one for a new face (also for a face found again after it was
+            lost or after a scene cut); unique within a stream (ids restart at 0 after
+            ``DenseFace.reset()``). None in IMAGE mode.
         pose: (yaw, pitch, roll) degrees (``denseface.pose``: yaw > 0 nose towards image right,
             pitch > 0 looking down, roll > 0 counter-clockwise on screen; see the property for
             AFLW2000-3D's and MediaPipe's conventions); fitted on first access (a rigid fit of the
@@ -35,6 +44,7 @@ class Face:
     points: np.ndarray
     box: tuple[float, float, float, float]
     score: float
+    track_id: int | None = None
 
     @functools.cached_property
     def pose(self) -> tuple[float, float, float]:
@@ -65,11 +75,54 @@ class Face:
         """(68, 3) float32 the iBUG 68 landmarks (the first 68 of ``points``), same frame."""
         return self.points[:N_IBUG68]  # a read-only view: the 68 are the first points
 
+    def to_dict(self, decimals: int | None = 2) -> dict:
+        """The face as plain JSON-ready values (``json.dumps(face.to_dict())`` works as is).
 
-def make_face(points: np.ndarray, score: float) -> Face:
+        Keys, in this order (frames and units as the attributes'):
+            "box": [x0, y0, x1, y1] frame pixels; "score": float, null for a caller's box (NaN);
+            "track_id": int, null in IMAGE mode; "pose": {"yaw", "pitch", "roll"} degrees;
+            "points68": 68 × [x, y, z]; "points": 520 × [x, y, z] frame pixels (z: relative depth,
+            +z towards the camera); then every further attribute of :class:`Face` under its own
+            name, null when it is None, arrays as nested lists, NaN as null.
+
+        Args:
+            decimals: floats rounded to this many decimals (2: 0.01 px, far below the model's
+                error, and a third of the text); None = float32's full precision.
+        """
+        values = {"box": self.box, "score": self.score, "track_id": self.track_id,
+                  "pose": dict(zip(("yaw", "pitch", "roll"), self.pose)), "points68": self.points68}
+        values.update((f.name, getattr(self, f.name)) for f in dataclasses.fields(self) if f.name not in values)
+        return {key: json_ready(value, decimals) for key, value in values.items()}
+
+
+def json_ready(value: object, decimals: int | None) -> object:
+    """``value`` as JSON's types: None stays None, NaN and ±inf become None, floats are rounded to
+    ``decimals`` (None = not rounded), arrays, tuples and lists become lists, dicts keep their keys."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(key): json_ready(item, decimals) for key, item in value.items()}
+    if isinstance(value, (np.ndarray, list, tuple)):
+        array = np.asarray(value)
+        if array.dtype.kind in "iub":
+            return array.tolist()
+        if array.dtype.kind == "f" and np.isfinite(array).all():  # the usual case: one vectorised pass
+            array = array.astype(np.float64)
+            return (array if decimals is None else np.round(array, decimals)).tolist()
+        return [json_ready(item, decimals) for item in value]  # NaNs inside, or mixed items
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    number = float(value)
+    if not math.isfinite(number):
+        return None
+    return number if decimals is None else round(number, decimals)
+
+
+def make_face(points: np.ndarray, score: float, track_id: int | None = None) -> Face:
     """A :class:`Face` from (520, 3) frame points: box from the 68 points (pose from all 520 when asked)."""
     points = np.array(points, np.float32)
     points.setflags(write=False)
     xy = points[:N_IBUG68, :2]
     lo, hi = xy.min(0), xy.max(0)
-    return Face(points=points, box=(float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])), score=float(score))
+    return Face(points=points, box=(float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])), score=float(score),
+                track_id=track_id)

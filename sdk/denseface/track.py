@@ -3,19 +3,20 @@
 While a face is tracked, its next crop comes from its landmarks in the current frame
 (:func:`next_tracking_crop`), so the detector does not run. The detector runs when nothing is tracked,
 when a track is lost (:func:`looks_tracked`, ``MIN_FACE_PX``), when a track's crop no longer shows
-what it showed in the previous frame (:func:`same_content`; such a track lives on only if a detection
-confirms it), and every ``redetect_interval`` frames. Each track's points are smoothed by its own
-One-Euro filter; the next crop uses the unsmoothed points.
+what it showed in the previous frame (:func:`same_content`: a scene cut, or the face gone; the track
+ends and a face the detector finds there starts a new track), and every ``redetect_interval`` frames
+(tracks the detector no longer confirms end). Every track has an id, new for each new track. Each
+track's points are smoothed by its own One-Euro filter; the next crop uses the unsmoothed points.
 
 Frames: frame pixels (x right, y down, pixel centres at integers) and crop pixels of the model's
 120×120 crop (``denseface.crop``).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -126,6 +127,18 @@ def frame_cells(transform: CropTransform, height: int, width: int) -> np.ndarray
     return inside[:-1, :-1] & inside[:-1, 1:] & inside[1:, :-1] & inside[1:, 1:]
 
 
+def moved_appearance(look: np.ndarray, old: CropTransform, new: CropTransform) -> np.ndarray:
+    """An :func:`appearance` thumbnail of crop ``old`` resampled into the cells of crop ``new``
+    (bilinear; cells that fall outside ``old``: 0), so that the next frame's thumbnail, taken with
+    ``new``, is compared with the same part of the frame."""
+    cell = MODEL_INPUT / APPEARANCE_SIDE  # crop px per cell; cell c's centre is crop px cell·c + (cell − 1)/2
+    to_cells = np.array([[1 / cell, 0, -(cell - 1) / (2 * cell)], [0, 1 / cell, -(cell - 1) / (2 * cell)], [0, 0, 1]])
+    new_to_old = np.vstack([old.matrix, (0, 0, 1)]) @ np.vstack([new.inverse, (0, 0, 1)])  # crop px of new -> of old
+    cells = to_cells @ new_to_old @ np.linalg.inv(to_cells)
+    return cv2.warpAffine(look, cells[:2], (APPEARANCE_SIDE, APPEARANCE_SIDE),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
 _ALL_CELLS = np.ones((APPEARANCE_SIDE, APPEARANCE_SIDE), bool)
 _ALL_CELLS.setflags(write=False)
 
@@ -143,11 +156,13 @@ def same_content(previous: np.ndarray, current: np.ndarray) -> bool:
 
 @dataclass(eq=False)
 class _Track:
+    id: int
     crop: CropTransform  # where to look in the next frame
     score: float
     smoother: OneEuroFilter
     box: tuple[float, float, float, float]  # last 68-point box, to match detections
     look: np.ndarray | None = None  # appearance() of the last frame's crop; None before the first
+    face: Face | None = None  # the face of the last frame followed
 
 
 class Tracker:
@@ -175,10 +190,11 @@ class Tracker:
         self.reset()
 
     def reset(self) -> None:
-        """Forget the tracks and the last timestamp (a new stream)."""
+        """Forget the tracks, the last timestamp and the ids given (a new stream: ids restart at 0)."""
         self._tracks: list[_Track] = []
         self._last_timestamp_ms: float | None = None
         self._frames_since_detection = 0
+        self._next_id = 0
 
     def step(self, frame: np.ndarray, timestamp_ms: float, timer: StageTimes | None = None) -> list[Face]:
         """The faces of the next frame: a checked (H, W, 3) uint8 RGB ``frame`` at ``timestamp_ms``
@@ -188,35 +204,40 @@ class Tracker:
             ValueError: ``timestamp_ms`` not after the previous frame's.
         """
         if self._last_timestamp_ms is not None and timestamp_ms <= self._last_timestamp_ms:
-            raise ValueError(f"timestamp_ms must increase: got {timestamp_ms} after {self._last_timestamp_ms}")
+            raise ValueError(f"timestamp_ms must increase: got {timestamp_ms} after {self._last_timestamp_ms}; "
+                             "call reset() before the frames of another video or stream")
         self._last_timestamp_ms = timestamp_ms
         interval = self.redetect_interval
         detected = not self._tracks or (interval > 0 and self._frames_since_detection >= interval)
-        if detected:
-            kept, new = self._update_tracks(self._tracks, self._detect(frame, timer), lambda track: True, timer)
-            self._tracks = kept + new
-        faces, alive, doubtful = self._follow(frame, self._tracks, timestamp_ms, detected, timer)
+        if detected:  # the tracks the detections confirm (with their scores), new tracks for the others
+            self._tracks = self._update_tracks(self._tracks, self._detect(frame, timer), True, timer)
+        alive, doubtful = self._follow(frame, self._tracks, timestamp_ms, detected, timer)
         if not detected and (len(alive) < len(self._tracks) or doubtful):
-            # a track was lost, or its crop changed beyond a moving face's change: look again now;
-            # the doubtful tracks live on only if a detection confirms them, new faces start tracks
+            # a track was lost, or its crop changed beyond a moving face's change (a scene cut, the face
+            # gone): look again now. A doubtful track ends, so that no face of this frame comes from the
+            # crop of the face before the cut: a face the detector finds there starts a new track.
             detected = True
-            kept, new = self._update_tracks(alive, self._detect(frame, timer), lambda track: track in doubtful, timer)
-            faces = [face for face, track in zip(faces, alive) if track in kept]
-            new_faces, new_alive, _ = self._follow(frame, new, timestamp_ms, True, timer)
-            faces, alive = faces + new_faces, kept + new_alive
+            steady = [track for track in alive if track not in doubtful]
+            tracks = self._update_tracks(steady, self._detect(frame, timer), False, timer)
+            for track in steady:  # their faces were made before this frame's detection: give them its score
+                if track.face.score != track.score:
+                    track.face = dataclasses.replace(track.face, score=track.score)
+            new, _ = self._follow(frame, tracks[len(steady):], timestamp_ms, True, timer)
+            alive = steady + new
         self._tracks = alive
         self._frames_since_detection = 1 if detected else self._frames_since_detection + 1
-        return faces
+        return [track.face for track in alive]
 
     def _detect(self, frame: np.ndarray, timer: StageTimes | None) -> list[Detection]:
         with measure(timer, "detect"):
             return self.detector.detect(frame)
 
-    def _update_tracks(self, tracks: list[_Track], detections: list[Detection], must_confirm: Callable[[_Track], bool],
-                       timer: StageTimes | None) -> tuple[list[_Track], list[_Track]]:
+    def _update_tracks(self, tracks: list[_Track], detections: list[Detection], must_confirm: bool,
+                       timer: StageTimes | None) -> list[_Track]:
         """Match detections to tracks (a detection confirms a track when its centre lies in the
-        track's 68-point box). Returns (the tracks kept: confirmed ones and those ``must_confirm``
-        spares, in order; new tracks for the unmatched detections), at most ``max_faces`` in all."""
+        track's 68-point box; the track takes its score). Returns the tracks kept (the confirmed ones,
+        or all of them unless ``must_confirm``, in order), then new tracks for the unmatched
+        detections, at most ``max_faces`` in all."""
         kept, used = [], set()
         for track in tracks:
             x0, y0, x1, y1 = track.box
@@ -225,23 +246,23 @@ class Tracker:
             if match is not None:
                 used.add(match)
                 track.score = detections[match].score
-            if match is not None or not must_confirm(track):
+            if match is not None or not must_confirm:
                 kept.append(track)
-        new = []
         for i, d in enumerate(detections):
-            if i not in used and len(kept) + len(new) < self.max_faces:
+            if i not in used and len(kept) < self.max_faces:
                 with measure(timer, "crop"):
                     crop = detection_crop(d.box, d.keypoints[0], d.keypoints[1])
                 smoother = OneEuroFilter(self.min_cutoff, self.beta)
-                new.append(_Track(crop=crop, score=d.score, smoother=smoother, box=d.box))
-        return kept, new
+                kept.append(_Track(id=self._next_id, crop=crop, score=d.score, smoother=smoother, box=d.box))
+                self._next_id += 1
+        return kept
 
     def _follow(self, frame: np.ndarray, tracks: list[_Track], timestamp_ms: float, confirmed: bool,
-                timer: StageTimes | None) -> tuple[list[Face], list[_Track], list[_Track]]:
-        """Run the model on each track's crop. Returns the faces, the tracks still alive (one per
-        face) and, unless the detector ``confirmed`` the tracks on this frame, the alive tracks whose
+                timer: StageTimes | None) -> tuple[list[_Track], list[_Track]]:
+        """Run the model on each track's crop and set the track's ``face``. Returns the tracks still
+        alive and, unless the detector ``confirmed`` the tracks on this frame, the alive tracks whose
         crop no longer shows what it showed in the previous frame (:func:`same_content`)."""
-        faces, alive, doubtful = [], [], []
+        alive, doubtful = [], []
         for track in tracks:
             with measure(timer, "crop"):
                 crop = track.crop.warp(frame)
@@ -253,17 +274,18 @@ class Tracker:
                 points = track.crop.to_frame(crop_points)
             # finite crop points (looks_tracked) make finite frame points
             if not looks_tracked(crop_points) or landmark_square(points[:N_IBUG68, :2])[1] < MIN_FACE_PX:
-                logger.debug("track lost at %.0f ms", timestamp_ms)
+                logger.debug("track %d lost at %.0f ms", track.id, timestamp_ms)
                 continue
             if not confirmed and track.look is not None and not same_content(track.look, look):
-                logger.debug("track's crop changed at %.0f ms: confirming it by detection", timestamp_ms)
+                logger.debug("track %d's crop changed at %.0f ms: it ends, the detector looks", track.id, timestamp_ms)
                 doubtful.append(track)
             with measure(timer, "smooth"):
                 smoothed = track.smoother(points, timestamp_ms)
-            face = make_face(smoothed, track.score)
+            track.face = make_face(smoothed, track.score, track.id)
             with measure(timer, "crop"):
-                track.crop = next_tracking_crop(track.crop, points)
-            track.box, track.look = face.box, look
-            faces.append(face)
+                crop = next_tracking_crop(track.crop, points)
+            if crop is not track.crop:  # the next thumbnail is taken with the new crop: compare like with like
+                look = moved_appearance(look, track.crop, crop)
+            track.crop, track.box, track.look = crop, track.face.box, look
             alive.append(track)
-        return faces, alive, doubtful
+        return alive, doubtful
