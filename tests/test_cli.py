@@ -96,6 +96,42 @@ def test_video(model, tmp_path, capsys):
     capture.release()
 
 
+@pytest.mark.usefixtures("shared_data")  # reads IMAGE
+def test_video_writes_one_json_line_per_frame_without_a_video(model, tmp_path, capsys):
+    frame = cv2.imread(str(IMAGE))
+    source = tmp_path / "in.mp4"
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"mp4v"), 20.0, (450, 450))
+    for shift in range(4):
+        writer.write(np.roll(frame, 2 * shift, axis=1))
+    writer.release()
+    lines = tmp_path / "faces.jsonl"
+    assert main(["video", str(source), "--jsonl", str(lines), "--model", model]) == 0
+    records = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert [r["frame"] for r in records] == [0, 1, 2, 3]
+    assert [r["timestamp_ms"] for r in records] == [0.0, 50.0, 100.0, 150.0]  # 20 fps
+    assert all((r["width"], r["height"], len(r["faces"])) == (450, 450, 1) for r in records)
+    assert [r["faces"][0]["track_id"] for r in records] == [0, 0, 0, 0]
+    assert np.asarray(records[0]["faces"][0]["points"]).shape == (520, 3)
+    assert "4 frames, faces in 4" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="nothing to write"):
+        main(["video", str(source), "--model", model])
+
+
+@pytest.mark.usefixtures("shared_data")  # reads IMAGE
+def test_image_writes_an_obj_mesh(model, tmp_path):
+    from denseface.topology import load_topology
+
+    png, mesh = tmp_path / "out.png", tmp_path / "face.obj"
+    assert main(["image", str(IMAGE), "-o", str(png), "--mesh", str(mesh), "--model", model]) == 0
+    lines = mesh.read_text().splitlines()
+    kinds = [line.split()[0] for line in lines if not line.startswith("#")]
+    topology = load_topology()
+    assert kinds.count("o") == 1 and kinds.count("v") == 520 and kinds.count("vt") == 520
+    assert kinds.count("f") == topology.triangles.shape[0]
+    with pytest.raises(SystemExit, match="extension '.ply'"):
+        main(["image", str(IMAGE), "-o", str(png), "--mesh", str(tmp_path / "face.ply"), "--model", model])
+
+
 def test_demo(model, tmp_path):
     pytest.importorskip("skimage")
     out = tmp_path / "demo.png"
