@@ -7,14 +7,29 @@ services do) it errors instead, so a CI run can never pass by skipping the data 
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: BLAS threads only fight on 2 cores
+# Whatever the code under test caches (train.data.CACHE, denseface.fetch's models) goes to a folder of
+# this session, removed at its end: tests never read or write the user's ~/.cache/denseface. Set
+# before train.data is imported, which reads it once.
+# The pinned downloads already in the user's cache (denseface.fetch: sha256-checked on use) are copied
+# in, so that a session does not fetch them again.
+from pathlib import Path  # noqa: E402
 
-import sys
-from pathlib import Path
+_USER_MODELS = Path(os.environ.get("DENSEFACE_CACHE") or Path.home() / ".cache" / "denseface").expanduser() / "models"
+_CACHE = tempfile.mkdtemp(prefix="denseface-test-cache-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+if _USER_MODELS.is_dir():
+    shutil.copytree(_USER_MODELS, Path(_CACHE) / "models")
+os.environ["DENSEFACE_CACHE"] = _CACHE
 
-import pytest
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `import train` from a source checkout

@@ -28,6 +28,7 @@ def test_face_repr_is_a_short_summary():
     ((0.0, 0.0, np.inf, 5.0), r"\(0, 0, inf, 5\) contains NaN"),
     ((4.0, 0.0, 2.0, 5.0), r"\(4, 0, 2, 5\) is degenerate"),
     ((500.5, 0.0, 600.0, 5.0), r"\(500.5, 0, 600, 5\) lies entirely outside"),
+    ((0.0, 0.0, 1e6, 1e6), r"\(0, 0, 1e\+06, 1e\+06\) has only 9.9e-07 % of its area inside the 100x100 frame"),  # 99.5² / 1e12
 ])
 def test_box_errors_print_plain_numbers(box, match):
     with pytest.raises(ValueError, match=match) as error:
@@ -50,3 +51,17 @@ def test_yaw_is_opposite_to_aflw2000_3d(shared_data):
         x, y = gt["pts68"][i, 0], gt["pts68"][i, 1]
         face = df.landmarks(bgr, faces=[(x.min(), y.min(), x.max(), y.max())], box_convention="landmarks68")[0]
         assert np.sign(face.pose[0]) == -np.sign(yaw[i]), (gt["names"][i], face.pose[0], yaw[i])
+
+
+@pytest.mark.parametrize("box, inside", [
+    ((-0.5, -0.5, 99.5, 99.5), 1.0),  # the whole frame, pixel edge to pixel edge
+    ((-100.5, -0.5, 99.5, 99.5), 0.5),  # half out on the left
+    ((49.5, 49.5, 249.5, 249.5), 0.0625),  # a quarter of each side inside
+])
+def test_boxes_must_lie_a_quarter_inside_the_frame(box, inside):
+    """Hand-computed overlaps with a 100×100 frame (it spans -0.5 .. 99.5): at least 25 % passes."""
+    if inside >= 0.25:
+        assert check_boxes([box], 100, 100) == [box]
+    else:
+        with pytest.raises(ValueError, match=f"has only {100 * inside:.2g} % of its area inside"):
+            check_boxes([box], 100, 100)

@@ -11,6 +11,11 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+MIN_BOX_INSIDE = 0.25
+"""Least fraction of a caller's face box that must lie inside the frame. The model's crop pads with
+black what lies outside; with less than a quarter of the face in the picture the points are guesses,
+and a box far larger than the frame (e.g. in another frame's pixels) would give points far off it."""
+
 
 def check_frame(frame: object) -> np.ndarray:
     """Check that ``frame`` is an (H, W, 3) uint8 RGB image and return it C-contiguous.
@@ -72,10 +77,12 @@ def check_boxes(faces: Iterable, height: int, width: int) -> list[tuple[float, f
     """Caller boxes → list of (x0, y0, x1, y1) floats, frame pixels. Each item is 4 numbers or has a
     ``.box`` (e.g. a ``Face``); ``height`` and ``width`` are the frame's, pixels.
 
-    A box may stick out of the frame (the crop pads with black).
+    A box may stick out of the frame (the crop pads with black), but at least ``MIN_BOX_INSIDE`` of
+    its area must lie inside it (the frame spans -0.5 .. width - 0.5 and -0.5 .. height - 0.5).
 
     Raises:
-        ValueError: not 4 numbers, NaN/inf, x1 <= x0 or y1 <= y0, or entirely outside the frame.
+        ValueError: not 4 numbers, NaN/inf, x1 <= x0 or y1 <= y0, entirely outside the frame, or
+            less than ``MIN_BOX_INSIDE`` of its area inside it.
     """
     boxes = []
     for face in faces:
@@ -91,7 +98,13 @@ def check_boxes(faces: Iterable, height: int, width: int) -> list[tuple[float, f
             raise ValueError(f"face box {shown} contains NaN or inf")
         if x1 <= x0 or y1 <= y0:
             raise ValueError(f"face box {shown} is degenerate: need x0 < x1 and y0 < y1")
-        if x1 < -0.5 or y1 < -0.5 or x0 > width - 0.5 or y0 > height - 0.5:
+        inside_x = min(x1, width - 0.5) - max(x0, -0.5)
+        inside_y = min(y1, height - 0.5) - max(y0, -0.5)
+        if inside_x <= 0 or inside_y <= 0:
             raise ValueError(f"face box {shown} lies entirely outside the {width}x{height} frame")
+        inside = inside_x * inside_y / ((x1 - x0) * (y1 - y0))
+        if inside < MIN_BOX_INSIDE:
+            raise ValueError(f"face box {shown} has only {100 * inside:.2g} % of its area inside the {width}x{height} "
+                             f"frame; at least {100 * MIN_BOX_INSIDE:g} % must be (a box in another frame's pixels?)")
         boxes.append((x0, y0, x1, y1))
     return boxes
