@@ -5,7 +5,7 @@ INTER_LINEAR letterbox.
 
 Configurations: the detector ``short`` (MediaPipe's float model) or ``short_int8`` (its int8 version,
 ``train.detector.quantize``), each with the letterbox shrinking the frame by INTER_AREA or INTER_LINEAR
-(``denseface.detect.SHRINK_INTERPOLATION``).
+(``denseface.letterbox.SHRINK_INTERPOLATION``).
 
 1. End to end on AFLW2000-3D (the test set; nothing here was tuned on it): ``DenseFace(model,
    detector=...)`` on the 2000 originals, scored as ``benchmarks.accuracy``'s row 3 (the annotated
@@ -49,14 +49,14 @@ CROP = 120  # aflw_dev crops are 120×120, the face box a central square of side
 
 def with_interpolation(interpolation: int, call: Callable[[], object]) -> object:
     """``call()`` with the letterbox shrinking by ``interpolation``."""
-    import denseface.detect as detect
+    import denseface.letterbox as letterbox
 
-    saved = detect.SHRINK_INTERPOLATION
-    detect.SHRINK_INTERPOLATION = interpolation
+    saved = letterbox.SHRINK_INTERPOLATION
+    letterbox.SHRINK_INTERPOLATION = interpolation
     try:
         return call()
     finally:
-        detect.SHRINK_INTERPOLATION = saved
+        letterbox.SHRINK_INTERPOLATION = saved
 
 
 def end_to_end(model: Path, limit: int | None) -> list[dict]:
@@ -162,7 +162,8 @@ def interleaved_ms(calls: dict[str, Callable[[], object]], repeats: int) -> dict
 def latency(repeats: int) -> list[dict]:
     """Section 3: one row per timed call."""
     from benchmarks.frames import MOVING_SOURCE, aflw_images_dir, fit_frame
-    from denseface.detect import DetectorOptions, FaceDetector, Letterbox
+    from denseface.detect import DetectorOptions, FaceDetector
+    from denseface.letterbox import Letterbox
     from train.evaluation.evaluate import read_rgb
 
     frame = fit_frame(read_rgb(aflw_images_dir() / MOVING_SOURCE))

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from denseface.checks import check_frame
-from denseface.detect import DETECTOR_SPECS, DetectorOptions, FaceDetector, Letterbox, detector_path
+from denseface.detect import DETECTOR_SPECS, DetectorOptions, FaceDetector, detector_path
+from denseface.letterbox import Letterbox
 from denseface.ssd import decode_boxes, ssd_anchors, weighted_nms
 from train.data import AFLW2000
 

@@ -49,8 +49,9 @@ import numpy as np
 from denseface.crop import BOX_CONVENTIONS, MODEL_INPUT, LANDMARK_BOX_SCALE, box_to_square, crop_from_box
 from denseface.crop import crop_from_landmarks, detection_crop, detection_roll, landmark_square, square_transform
 from denseface.decode import decode, encode, to_crop_points
-from denseface.detect import DETECTOR_SPECS, NUM_KEYPOINTS, DetectorOptions, FaceDetector, Letterbox
+from denseface.detect import DETECTOR_SPECS, NUM_KEYPOINTS, DetectorOptions, FaceDetector
 from denseface.detect import detector_path
+from denseface.letterbox import Letterbox
 from denseface.face import make_face
 from denseface.infer import TFLiteModel, load_interpreter
 from denseface.landmark_model import bundled_path
@@ -331,7 +332,7 @@ def images_golden() -> dict:
                       "crop_rgb": packed(crop.warp(source), "uint8"),
                       "expected": packed(appearance(crop.warp(source), cells), "float32")})
     return {
-        "made_by": "denseface.crop.CropTransform.warp, denseface.detect.Letterbox.apply (cv2.resize), "
+        "made_by": "denseface.crop.CropTransform.warp, denseface.letterbox.Letterbox.apply (cv2.resize), "
                    "denseface.track.frame_cells and appearance",
         "opencv_version": cv2.__version__,
         "source": packed(source, "uint8"),
