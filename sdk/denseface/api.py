@@ -3,6 +3,9 @@
     from denseface import DenseFace
     faces = DenseFace().landmarks(rgb_frame)       # [Face(points (520, 3), points68, box, score, pose)]
 
+By default at most one face is returned (``max_faces=1``, as MediaPipe's ``num_faces``: one user in
+front of a camera); pass ``max_faces=4`` for group photos (the ``denseface`` command's default).
+
 This module composes the others. Each call of :meth:`DenseFace.landmarks` checks its input
 (``checks``), then runs ``detect`` (BlazeFace) → ``crop`` (the model's crop rule) → ``landmark_model``
 (the LiteRT landmark model) → ``decode`` (model output → frame pixels) and returns ``face.Face``
@@ -57,13 +60,17 @@ class DenseFaceOptions:
         model: bundled landmark model: "full" (the paper's network, the most accurate) or "lite"
             (a third of its cost, for CPUs without fast int8; see the model card).
         model_path: landmark model .tflite instead of the bundled ``model``.
-        detector: BlazeFace model: "short_int8" (faces within ~2 m; the short-range model in int8,
-            0.73× its float time, the same end-to-end accuracy on AFLW2000-3D, but boxes ~6× noisier
-            under sensor noise, so IMAGE mode jitters ~2× more on a still face: benchmarks/README.md),
-            "short" (the same model in float: the steadier choice for IMAGE mode on a video stream;
-            VIDEO mode tracks without the detector) or "full" (192×192 sparse model).
+        detector: BlazeFace model: "short_int8" (faces within ~2 m of the camera: the face must
+            fill a good part of the frame, in a 1920×1080 frame about 240 px or more; the
+            short-range model in int8, 0.73× its float time, the same end-to-end accuracy on
+            AFLW2000-3D, but boxes ~6× noisier under sensor noise, so IMAGE mode jitters ~2× more on
+            a still face: benchmarks/README.md), "short" (the same model in float: the steadier
+            choice for IMAGE mode on a video stream; VIDEO mode tracks without the detector) or
+            "full" (192×192 full-range model: small faces in large frames, e.g. group photos and
+            wide shots, down to ~60 px in 1920×1080; a frame without a found face gives []).
         detector_path: explicit detector .tflite instead of the bundled BlazeFace one.
-        max_faces: most faces returned per frame (>= 1), highest detector scores first.
+        max_faces: most faces returned per frame (>= 1), highest detector scores first. Default 1
+            (as MediaPipe's ``num_faces``); the ``denseface`` command's default is 4.
         min_score: minimum detector score in (0, 1).
         num_threads: CPU threads of each LiteRT interpreter (>= 1).
         color_order: channel order of the frames passed in: "rgb" or "bgr" (OpenCV's imread/VideoCapture).
@@ -163,10 +170,16 @@ class DenseFace:
                 :func:`~denseface.checks.prepare_frame`).
             faces: None to detect faces, or the caller's face boxes: each (x0, y0, x1, y1) frame
                 pixels, or an object with such a ``.box`` (e.g. a previous :class:`Face`). One
-                :class:`Face` per box, in order, with score NaN.
+                :class:`Face` per box, in order, with score NaN. A box may stick out of the frame,
+                but at least a quarter of it must lie inside (``checks.MIN_BOX_INSIDE``).
             box_convention: what the caller's boxes frame (``denseface.crop.BOX_CONVENTIONS``):
-                "landmarks68" (the tight box of the 68 landmarks, as ``Face.box``), "square" (a square
-                box around the face) or "blazeface" (a BlazeFace short-range box).
+                "landmarks68" (the tight box of the face's 68 landmarks, as ``Face.box``: brows to
+                chin, jaw line to jaw line; also for another detector's face box: the model is
+                trained on crops 0.85–1.2× the rule's size, shifted by up to 8 %, so a box within
+                that of the 68-point box works; shrink one that also frames forehead and hair),
+                "square" (the same rule under another name: only the box's centre and longer side
+                count, so a tight box and its square give the same crop) or "blazeface" (a MediaPipe
+                / BlazeFace short-range box, which sits a little higher and larger: calibrated).
             timer: a :class:`~denseface.timing.StageTimes` that the call's stages are added to
                 (``denseface.timing.STAGES``); None = no timing.
 
@@ -218,11 +231,15 @@ class DenseFace:
 
         Args:
             frame: as for :meth:`landmarks`.
-            timestamp_ms: the frame's time in milliseconds, greater than the previous call's.
+            timestamp_ms: the frame's time in milliseconds, greater than the previous call's (call
+                :meth:`reset` before the frames of another video or stream).
             timer: as for :meth:`landmarks` (the stages include "smooth").
 
         Returns:
-            A list of :class:`Face` (at most ``options.max_faces``); [] when no face is found.
+            A list of :class:`Face` (at most ``options.max_faces``), each with its ``track_id``
+            (the same while the face is followed, a new one for a new face: after a scene cut the
+            faces are new tracks, nothing of the faces before the cut is returned); [] when no face
+            is found.
 
         Raises:
             ValueError: IMAGE mode (use ``landmarks``), a timestamp not after the previous one or
@@ -237,7 +254,8 @@ class DenseFace:
             return self._tracker.step(frame, timestamp_ms, timer)
 
     def reset(self) -> None:
-        """VIDEO mode: forget the tracks and the last timestamp (start a new stream)."""
+        """VIDEO mode: forget the tracks and the last timestamp (start a new stream: timestamps may
+        start again from any value, track ids from 0)."""
         with self._lock:
             self._tracker.reset()
 
