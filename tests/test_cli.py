@@ -78,14 +78,19 @@ def test_image_with_the_bundled_model(bundled, tmp_path):
     assert abs(face["pose"]["yaw"]) < 30  # image00002 is near-frontal (AFLW2000-3D yaw ≈ 1°)
 
 
-@pytest.mark.usefixtures("shared_data")  # reads IMAGE
-def test_video(model, tmp_path, capsys):
+def moving_video(path: Path, frames: int, fps: float) -> Path:
+    """An mp4v video of IMAGE (450×450) moving right by 3 px per frame."""
     frame = cv2.imread(str(IMAGE))
-    source = tmp_path / "in.mp4"
-    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (450, 450))
-    for shift in range(6):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (450, 450))
+    for shift in range(frames):
         writer.write(np.roll(frame, 3 * shift, axis=1))
     writer.release()
+    return path
+
+
+@pytest.mark.usefixtures("shared_data")  # reads IMAGE
+def test_video(model, tmp_path, capsys):
+    source = moving_video(tmp_path / "in.mp4", 6, 25.0)
     out = tmp_path / "out.mp4"
     assert main(["video", str(source), "-o", str(out), "--model", model]) == 0
     captured = capsys.readouterr()
@@ -98,12 +103,7 @@ def test_video(model, tmp_path, capsys):
 
 @pytest.mark.usefixtures("shared_data")  # reads IMAGE
 def test_video_writes_one_json_line_per_frame_without_a_video(model, tmp_path, capsys):
-    frame = cv2.imread(str(IMAGE))
-    source = tmp_path / "in.mp4"
-    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"mp4v"), 20.0, (450, 450))
-    for shift in range(4):
-        writer.write(np.roll(frame, 2 * shift, axis=1))
-    writer.release()
+    source = moving_video(tmp_path / "in.mp4", 4, 20.0)
     lines = tmp_path / "faces.jsonl"
     assert main(["video", str(source), "--jsonl", str(lines), "--model", model]) == 0
     records = [json.loads(line) for line in lines.read_text().splitlines()]
