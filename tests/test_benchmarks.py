@@ -153,3 +153,21 @@ def test_detector_grid_finds_each_tiles_face_in_its_own_tile():
     # pixels by which the detector's box moves with the face's place on its anchor grid (3 px here)
     np.testing.assert_allclose(boxes[1] - boxes[0], [120, 0, 120, 0], atol=6.0)
     np.testing.assert_allclose(boxes[3] - boxes[0], [120, 120, 120, 120], atol=6.0)
+
+
+def test_detector_range_places_the_face_box_at_the_asked_size():
+    """A 450×450 image whose box (100, 120, 300, 300) has side 200, placed at side 50: scale 1/4, the
+    112×112 scaled image (OpenCV rounds 112.5 to even) centred in the 1920×1080 frame (left 904,
+    top 484), grey around it."""
+    from benchmarks.detector_range import place
+
+    image = np.zeros((450, 450, 3), np.uint8)
+    image[120:301, 100:301] = 255  # the box's pixels, white
+    frame, box = place(image, np.array([100.0, 120.0, 300.0, 300.0]), 50.0)
+    assert frame.shape == (1080, 1920, 3)
+    np.testing.assert_allclose(box, [(100.5 / 4 - 0.5) + 904, (120.5 / 4 - 0.5) + 484,
+                                     (300.5 / 4 - 0.5) + 904, (300.5 / 4 - 0.5) + 484])
+    assert box[2] - box[0] == pytest.approx(50.0)
+    inner = frame[int(box[1]) + 2:int(box[3]) - 1, int(box[0]) + 2:int(box[2]) - 1]
+    assert inner.min() == 255  # the white box lands inside the placed box
+    assert (frame[:400] == 128).all() and (frame[:, :900] == 128).all()  # grey outside the image
