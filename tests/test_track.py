@@ -98,3 +98,13 @@ def test_moved_appearance_follows_a_half_turn():
     turned = square_transform(center=(200.0, 150.0), side=120.0, size=120, roll_deg=180.0)
     assert math.isclose(abs(turned.matrix[0, 0]), 1.0, abs_tol=1e-9)
     np.testing.assert_allclose(moved_appearance(look, old, turned), look[::-1, ::-1], atol=1e-4)
+
+
+def test_moved_appearance_follows_a_zoom_out():
+    """The crop's side doubled about its centre: new cell t shows old cell 2t − 7 (cell centres at crop
+    px 8t + 3.5, the crop's centre 59.5 = cell 7), so cells 4..10 hold old cells 1, 3, ..., 13."""
+    look = np.random.default_rng(1).normal(size=(APPEARANCE_SIDE, APPEARANCE_SIDE)).astype(np.float32)
+    old = square_transform(center=(200.0, 150.0), side=120.0, size=120)
+    wide = square_transform(center=(200.0, 150.0), side=240.0, size=120)
+    moved = moved_appearance(look, old, wide)
+    np.testing.assert_allclose(moved[4:11, 4:11], look[1:14:2, 1:14:2], atol=1e-4)

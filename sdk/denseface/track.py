@@ -131,11 +131,17 @@ def moved_appearance(look: np.ndarray, old: CropTransform, new: CropTransform) -
     """An :func:`appearance` thumbnail of crop ``old`` resampled into the cells of crop ``new``
     (bilinear; cells that fall outside ``old``: 0), so that the next frame's thumbnail, taken with
     ``new``, is compared with the same part of the frame."""
-    cell = MODEL_INPUT / APPEARANCE_SIDE  # crop px per cell; cell c's centre is crop px cell·c + (cell − 1)/2
-    to_cells = np.array([[1 / cell, 0, -(cell - 1) / (2 * cell)], [0, 1 / cell, -(cell - 1) / (2 * cell)], [0, 0, 1]])
-    new_to_old = np.vstack([old.matrix, (0, 0, 1)]) @ np.vstack([new.inverse, (0, 0, 1)])  # crop px of new -> of old
-    cells = to_cells @ new_to_old @ np.linalg.inv(to_cells)
-    return cv2.warpAffine(look, cells[:2], (APPEARANCE_SIDE, APPEARANCE_SIDE),
+    # crop px of new -> frame -> crop px of old: u_old = A u_new + b (plain floats: a few µs, not numpy's tens)
+    (a, b, c), (d, e, f) = old.matrix.tolist()
+    (g, h, i), (j, k, m) = new.inverse.tolist()
+    a11, a12, a21, a22 = a * g + b * j, a * h + b * k, d * g + e * j, d * h + e * k
+    bx, by = a * i + b * m + c, d * i + e * m + f
+    # in cell units, t = s·u + o (cell t's centre is crop px u = (t − o) / s): t_old = A t_new + s·b + o − A·(o, o)
+    scale = APPEARANCE_SIDE / MODEL_INPUT
+    offset = -(MODEL_INPUT / APPEARANCE_SIDE - 1) / 2 * scale
+    cells = np.array([[a11, a12, scale * bx + offset - (a11 + a12) * offset],
+                      [a21, a22, scale * by + offset - (a21 + a22) * offset]])
+    return cv2.warpAffine(look, cells, (APPEARANCE_SIDE, APPEARANCE_SIDE),
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
