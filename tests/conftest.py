@@ -13,18 +13,23 @@ import shutil
 import tempfile
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: BLAS threads only fight on 2 cores
-# Whatever the code under test caches (train.data.CACHE, denseface.fetch's models) goes to a folder of
-# this session, removed at its end: tests never read or write the user's ~/.cache/denseface. Set
-# before train.data is imported, which reads it once.
-# The pinned downloads already in the user's cache (denseface.fetch: sha256-checked on use) are copied
-# in, so that a session does not fetch them again.
+# What the code under test computes and caches (train.data.CACHE: e.g. the MediaPipe → ICT registration)
+# goes to a folder of this session, removed at its end, never to the user's ~/.cache/denseface. Set
+# before train.data is imported, which reads it once. The pinned downloads (sha256-checked on use:
+# denseface.fetch's MediaPipe models, test_android_compile's toolchain, ~260 MB) stay in the user's
+# cache, linked in, so that they are fetched once, not in every session.
 from pathlib import Path  # noqa: E402
 
-_USER_MODELS = Path(os.environ.get("DENSEFACE_CACHE") or Path.home() / ".cache" / "denseface").expanduser() / "models"
+DOWNLOAD_CACHES = ("models", "android")
+_USER_CACHE = Path(os.environ.get("DENSEFACE_CACHE") or Path.home() / ".cache" / "denseface").expanduser()
 _CACHE = tempfile.mkdtemp(prefix="denseface-test-cache-")
-atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
-if _USER_MODELS.is_dir():
-    shutil.copytree(_USER_MODELS, Path(_CACHE) / "models")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)  # removes the links, not what they point to
+for _name in DOWNLOAD_CACHES:
+    try:
+        (_USER_CACHE / _name).mkdir(parents=True, exist_ok=True)
+        os.symlink(_USER_CACHE / _name, Path(_CACHE) / _name, target_is_directory=True)
+    except OSError:  # a read-only home: the downloads then land in the session folder
+        pass
 os.environ["DENSEFACE_CACHE"] = _CACHE
 
 import sys  # noqa: E402
