@@ -69,6 +69,9 @@ FIDUCIAL_NOSE_TIP = (21, 30)
 FIDUCIAL_MOUTH_CORNER = (25, (48, 54))
 REPROFILE_TURN = (10.0, 20.0)  # degrees a re-posed profile turns further out
 PROFILE_MIN_YAW = 45.0  # degrees: CFP's profiles are beyond this
+# Teacher–fiducial distance (× the face size) above which a photo's label is distrusted: training
+# leaves such photos out (``train.learning.training --real-max-disagreement``, the same default).
+AGREEMENT_LIMIT = 0.08
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +315,22 @@ def _cfp_shard(task: tuple[Path, list[int], int, int]) -> dict:
     return dict(counts)
 
 
+def agreement_summary(photos: dict[str, np.ndarray]) -> dict:
+    """Per CFP view (frontal / profile) of the labelled photos: count, the fitted |yaw| quartiles, and
+    the teacher–fiducial distances (``fiducial_agreement``) as median, 90th percentile and the count
+    above ``AGREEMENT_LIMIT``."""
+    summary = {}
+    for view, rows in (("frontal", ~photos["profile"]), ("profile", photos["profile"])):
+        entry = {"photos": int(rows.sum()),
+                 "abs_yaw_quartiles": np.percentile(np.abs(photos["yaw"][rows]), [25, 50, 75]).round(1).tolist()}
+        for key in ("nose_tip", "mouth_corner"):
+            values = photos[key][rows]
+            entry[key] = {"median": round(float(np.median(values)), 4), "p90": round(float(np.percentile(values, 90)), 4),
+                          f"over_{AGREEMENT_LIMIT}": int((values > AGREEMENT_LIMIT).sum())}
+        summary[view] = entry
+    return summary
+
+
 def build(out: Path, workers: int, reprofile: int, limit: int | None, seed: int) -> dict:
     """Label every CFP photo into ``out/shards`` (resumable: finished shards are kept)."""
     fid = np.load(require(CFP / "fiducials.npz"))
@@ -327,11 +346,17 @@ def build(out: Path, workers: int, reprofile: int, limit: int | None, seed: int)
         for _ in tqdm(pool.imap_unordered(_cfp_shard, tasks), total=len(tasks), desc="cfp shards"):
             pass
     counts: Counter = Counter()
+    columns: dict[str, list[np.ndarray]] = {"profile": [], "nose_tip": [], "mouth_corner": [], "yaw": []}
     for path in sorted((out / "shards").glob("shard_*.npz")):
         with np.load(path) as shard:
             counts.update(json.loads(str(shard["counts"])))
+            if "view" in shard.files:
+                photo = shard["view"] == 0
+                for key in columns:
+                    columns[key].append(shard[key][photo])
+    photos = {key: np.concatenate(values) for key, values in columns.items()}
     index = {"photos": n, "counts": dict(counts), "reprofile": reprofile, "seed": seed,
-             "seconds_this_call": round(time.time() - begin, 1)}
+             "seconds_this_call": round(time.time() - begin, 1), "agreement": agreement_summary(photos)}
     (out / "index.json").write_text(json.dumps(index, indent=2))
     return index
 

@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from train.evaluation.plots import draw_training_curves
+from train.labels.real_photos import AGREEMENT_LIMIT
 from train.learning.augment import AugmentConfig
 from train.learning.dataset import (TRAIN_SPLIT, VAL_SPLIT, concat_samples, load_dataset, load_paired_images,
                                     load_real_photos, make_pipeline, mean_target)
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--real-renders", action="store_true",
                         help="also the real photos' re-posed renders (real_photos build --reprofile)")
     parser.add_argument("--real-profiles-only", action="store_true", help="only the real profile photos")
-    parser.add_argument("--real-max-disagreement", type=float, default=0.08,
+    parser.add_argument("--real-max-disagreement", type=float, default=AGREEMENT_LIMIT,
                         help="leave out real photos whose teacher and fiducials disagree by more than this "
                              "fraction of the face size (real_photos.fiducial_agreement)")
     parser.add_argument("--steps-per-epoch", type=int, default=0,
