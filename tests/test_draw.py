@@ -76,3 +76,27 @@ def test_bad_arguments():
         draw_faces(np.zeros((10, 10, 3), np.uint8), [], color_order="hsv")
     with pytest.raises(ValueError, match="RGBA"):
         draw_faces(np.zeros((10, 10, 4), np.uint8), [])
+
+
+def test_hidden_points_and_edges_are_left_out_or_dimmed():
+    face = _face(yaw=80.0)  # a profile: the subject's left half faces away
+    seen = face.visibility > 0
+    xy = face.points[:, :2]
+    gap = np.linalg.norm(xy[~seen][:, None] - xy[seen][None], axis=2).min(axis=1)
+    lone = np.round(xy[~seen][gap > 4]).astype(int)  # hidden points > 4 px from every seen one
+    assert len(lone) >= 5
+    black = np.zeros((240, 320, 3), np.uint8)
+    skip = draw_faces(black, [face], what=("points",))
+    dim = draw_faces(black, [face], what=("points",), hidden="dim")
+    for x, y in lone:
+        assert not skip[y, x].any()
+        assert 0 < dim[y, x].max() <= round(0.35 * max(COLORS["points"])) + 1
+    for x, y in np.round(xy[seen]).astype(int):
+        assert skip[y, x].max() > 0.6 * max(COLORS["points"])
+    assert dim.any(axis=2).sum() > skip.any(axis=2).sum()
+    mesh_skip = draw_faces(black, [face], what=("mesh",)).any(axis=2)
+    mesh_dim = draw_faces(black, [face], what=("mesh",), hidden="dim").any(axis=2)
+    assert mesh_dim.sum() > 1.05 * mesh_skip.sum()  # the hidden half, seen edge-on, adds a few pixels
+    assert (mesh_skip & ~mesh_dim).sum() == 0
+    with pytest.raises(ValueError, match="hidden"):
+        draw_faces(black, [face], hidden="ghost")

@@ -42,6 +42,7 @@ from denseface.face import Face, make_face
 from denseface.landmark_model import BUNDLED_MODELS, DEFAULT_MODEL, LandmarkModel, bundled_path
 from denseface.timing import StageTimes, measure
 from denseface.track import Tracker
+from denseface.transform import facial_transform
 
 
 class RunningMode(enum.Enum):
@@ -85,6 +86,12 @@ class DenseFaceOptions:
         mirror_average: run the landmark model on each crop and on its mirror image and average the
             two (``LandmarkModel.run``): twice the model's time, for accuracy (aflw_dev balanced NME
             of the full model 5.22 → 5.04, lite 5.77 → 5.54: models/MODEL_CARD.md).
+        output_facial_transformation_matrixes: fill ``Face.transform`` (``denseface.transform``: the
+            4×4 canonical face (cm) → camera matrix, as MediaPipe's option of that name).
+        focal_length: the camera's focal length in pixels for ``Face.transform``; None = a 63°
+            vertical field of view (MediaPipe's default camera).
+        output_blendshapes: fill ``Face.blendshapes`` (``denseface.blendshapes``: MediaPipe's 52
+            ARKit-named coefficients, from a fit of the ICT face model to the 520 points).
 
     Raises (on construction):
         ValueError: a value out of range or an unknown name.
@@ -103,6 +110,9 @@ class DenseFaceOptions:
     beta: float = 0.05
     redetect_interval: int = 30
     mirror_average: bool = False
+    output_facial_transformation_matrixes: bool = False
+    focal_length: float | None = None
+    output_blendshapes: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in BUNDLED_MODELS:
@@ -127,6 +137,12 @@ class DenseFaceOptions:
             raise ValueError(f"redetect_interval must be an int >= 0, got {self.redetect_interval!r}")
         if not isinstance(self.mirror_average, bool):
             raise ValueError(f"mirror_average must be True or False, got {self.mirror_average!r}")
+        for name in ("output_facial_transformation_matrixes", "output_blendshapes"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.focal_length is not None and not (isinstance(self.focal_length, (int, float))
+                                                  and math.isfinite(self.focal_length) and self.focal_length > 0):
+            raise ValueError(f"focal_length must be None or a positive number of pixels, got {self.focal_length!r}")
 
 
 class DenseFace:
@@ -214,7 +230,7 @@ class DenseFace:
                 with measure(timer, "decode"):
                     points = decode(output, crop)
                 results.append(make_face(points, score))
-            return results
+            return self._outputs(results, frame.shape[:2])
 
     def landmarks_for_video(self, frame: np.ndarray, timestamp_ms: float, *,
                             timer: StageTimes | None = None) -> list[Face]:
@@ -252,13 +268,21 @@ class DenseFace:
             raise ValueError(f"timestamp_ms must be finite, got {timestamp_ms}")
         frame = prepare_frame(frame, self.options.color_order)
         with self._lock:  # the order check too: another thread's frame may be in between
-            return self._tracker.step(frame, timestamp_ms, timer)
+            return self._outputs(self._tracker.step(frame, timestamp_ms, timer), frame.shape[:2])
 
     def reset(self) -> None:
         """VIDEO mode: forget the tracks and the last timestamp (start a new stream: timestamps may
         start again from any value, track ids from 0)."""
         with self._lock:
             self._tracker.reset()
+
+    def _outputs(self, faces: list[Face], frame_size: tuple[int, int]) -> list[Face]:
+        """The faces with the optional outputs the options ask for (transform, blendshapes)."""
+        o = self.options
+        if o.output_facial_transformation_matrixes:
+            faces = [dataclasses.replace(f, transform=facial_transform(f.points, frame_size, o.focal_length))
+                     for f in faces]
+        return faces
 
     def _require_mode(self, mode: RunningMode, method: str, other: str) -> None:
         if self.options.running_mode is not mode:

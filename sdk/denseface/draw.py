@@ -1,6 +1,7 @@
 """Drawing faces on a copy of a frame: the dense points, the mesh, the 68 landmarks, the box, pose axes.
 
-Colours are given as RGB; pass ``color_order="bgr"`` to draw on an OpenCV BGR frame.
+Colours are given as RGB; pass ``color_order="bgr"`` to draw on an OpenCV BGR frame. What the camera
+does not see (``Face.visibility``) is left out of the points and the mesh, or drawn dimmed.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ COLORS = {  # RGB
     "points68": (255, 60, 60),
     "box": (60, 230, 60),
 }
+DIM = 0.35  # the fraction of its colour a hidden point or edge is drawn with (hidden="dim")
 AXIS_COLORS = ((255, 0, 0), (0, 210, 0), (40, 90, 255))  # the head's x (its left), y (up), z (forward)
 NOSE_TIP = 30  # iBUG index, where the pose axes start
 _SHIFT = 4  # fixed-point bits for sub-pixel drawing
@@ -36,6 +38,7 @@ def draw_faces(
     faces: Sequence,
     what: Sequence[str] = ("mesh", "points68", "box", "axes"),
     color_order: str = "rgb",
+    hidden: str = "skip",
 ) -> np.ndarray:
     """Draw ``faces`` (:class:`denseface.Face`) on a copy of ``frame``; the input is left untouched.
 
@@ -46,12 +49,15 @@ def draw_faces(
             "points68", "box" (``Face.box``) and "axes" (pose axes from the nose tip: red = the
             head's x, towards the subject's left; green = up; blue = forward, out of the face).
         color_order: "rgb" or "bgr", the channel order of ``frame`` (and of the result).
+        hidden: what "points" and "mesh" do with what the camera does not see (``Face.visibility``):
+            "skip" leaves hidden points and edges with a hidden end out; "dim" draws them at
+            ``DIM`` of their colour.
 
     Returns:
         A new (H, W, 3) uint8 array.
 
     Raises:
-        ValueError: an unknown item in ``what`` or an unknown ``color_order``; those of
+        ValueError: an unknown item in ``what``, ``color_order`` or ``hidden``; those of
             ``denseface.checks.check_frame`` for a bad frame.
     """
     unknown = [w for w in what if w not in DRAWABLE]
@@ -59,10 +65,13 @@ def draw_faces(
         raise ValueError(f"cannot draw {unknown}; expected items of {DRAWABLE}")
     if color_order not in ("rgb", "bgr"):
         raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
+    if hidden not in ("skip", "dim"):
+        raise ValueError(f"hidden must be 'skip' or 'dim', got {hidden!r}")
     out = check_frame(frame).copy()
     thickness = max(1, round(min(out.shape[:2]) / 600))
 
-    def color(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    def color(rgb: tuple[int, int, int], dim: bool = False) -> tuple[int, int, int]:
+        rgb = tuple(round(DIM * c) for c in rgb) if dim else rgb
         return rgb[::-1] if color_order == "bgr" else rgb
 
     topology = load_topology()
@@ -71,11 +80,19 @@ def draw_faces(
         edges = np.unique(np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1), axis=0)
     for face in faces:
         xy = np.asarray(face.points, np.float64)[:, :2]
+        seen = face.visibility > 0 if {"mesh", "points"} & set(what) else None
         if "mesh" in what:
-            cv2.polylines(out, list(_fixed(xy)[edges]), False, color(COLORS["mesh"]), 1, cv2.LINE_AA, _SHIFT)
+            seen_edge = seen[edges].all(axis=1)
+            if hidden == "dim":  # first, so that the visible edges are drawn over them
+                cv2.polylines(out, list(_fixed(xy)[edges[~seen_edge]]), False, color(COLORS["mesh"], True), 1,
+                              cv2.LINE_AA, _SHIFT)
+            cv2.polylines(out, list(_fixed(xy)[edges[seen_edge]]), False, color(COLORS["mesh"]), 1, cv2.LINE_AA,
+                          _SHIFT)
         if "points" in what:
-            for p in _fixed(xy):
-                cv2.circle(out, tuple(int(v) for v in p), _ONE * thickness, color(COLORS["points"]), -1, cv2.LINE_AA, _SHIFT)
+            for p, is_seen in zip(_fixed(xy), seen):
+                if is_seen or hidden == "dim":
+                    cv2.circle(out, tuple(int(v) for v in p), _ONE * thickness, color(COLORS["points"], not is_seen),
+                               -1, cv2.LINE_AA, _SHIFT)
         if "points68" in what:
             for p in _fixed(xy[IBUG68]):
                 cv2.circle(out, tuple(int(v) for v in p), 2 * _ONE * thickness, color(COLORS["points68"]), -1,

@@ -15,6 +15,7 @@ import numpy as np
 
 from denseface.pose import head_pose
 from denseface.topology import N_IBUG68
+from denseface.visibility import point_visibility
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,12 +40,18 @@ class Face:
             pitch > 0 looking down, roll > 0 counter-clockwise on screen; see the property for
             AFLW2000-3D's and MediaPipe's conventions); fitted on first access (a rigid fit of the
             520 points, ~0.2 ms), then kept.
+        visibility: (520,) float32 in [0, 1], 0 for a point the camera does not see (its surface faces
+            away or the face covers it), else how squarely it is seen (``denseface.visibility``);
+            computed on first access (~4 ms), then kept.
+        transform: (4, 4) float64 the canonical face (cm) → camera matrix (``denseface.transform``),
+            when ``DenseFaceOptions.output_facial_transformation_matrixes`` is set; else None.
     """
 
     points: np.ndarray
     box: tuple[float, float, float, float]
     score: float
     track_id: int | None = None
+    transform: np.ndarray | None = None
 
     @functools.cached_property
     def pose(self) -> tuple[float, float, float]:
@@ -64,6 +71,13 @@ class Face:
         Rz(roll) · Ry(yaw) · Rx(pitch) gives these angles with these signs.
         """
         return head_pose(self.points)
+
+    @functools.cached_property
+    def visibility(self) -> np.ndarray:
+        """(520,) float32 in [0, 1]: 0 = hidden, > 0 = seen (``denseface.visibility``); read-only."""
+        visibility = point_visibility(self.points)
+        visibility.setflags(write=False)
+        return visibility
 
     def __repr__(self) -> str:
         """A summary: the box (rounded to 0.1 px), the score and the points' shape and dtype."""
