@@ -34,6 +34,7 @@ from typing import Iterable
 
 import numpy as np
 
+from denseface.blendshapes import fit_blendshapes
 from denseface.checks import check_boxes, prepare_frame
 from denseface.crop import BOX_CONVENTIONS, crop_from_box, detection_crop
 from denseface.decode import decode
@@ -282,6 +283,8 @@ class DenseFace:
         if o.output_facial_transformation_matrixes:
             faces = [dataclasses.replace(f, transform=facial_transform(f.points, frame_size, o.focal_length))
                      for f in faces]
+        if o.output_blendshapes:
+            faces = [dataclasses.replace(f, blendshapes=fit_blendshapes(f.points)) for f in faces]
         return faces
 
     def _require_mode(self, mode: RunningMode, method: str, other: str) -> None:

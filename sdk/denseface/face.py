@@ -45,6 +45,8 @@ class Face:
             computed on first access (~4 ms), then kept.
         transform: (4, 4) float64 the canonical face (cm) → camera matrix (``denseface.transform``),
             when ``DenseFaceOptions.output_facial_transformation_matrixes`` is set; else None.
+        blendshapes: MediaPipe's 52 blendshape names → coefficients in [0, 1]
+            (``denseface.blendshapes``), when ``DenseFaceOptions.output_blendshapes`` is set; else None.
     """
 
     points: np.ndarray
@@ -52,6 +54,7 @@ class Face:
     score: float
     track_id: int | None = None
     transform: np.ndarray | None = None
+    blendshapes: dict[str, float] | None = None
 
     @functools.cached_property
     def pose(self) -> tuple[float, float, float]:

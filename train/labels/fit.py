@@ -38,6 +38,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.spatial import cKDTree
 
+from denseface.blendshapes import solve_bounded
 from denseface.pose import angles_from_rotation, umeyama
 from train.data import CACHE, MEDIAPIPE_GEOMETRY, require
 from train.labels.ict import load_ict
@@ -418,37 +419,6 @@ def _rodrigues(omega: np.ndarray) -> np.ndarray:
     return np.eye(3) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k
 
 
-def _solve_bounded(
-    h: np.ndarray, g: np.ndarray, lower: np.ndarray, upper: np.ndarray, start: np.ndarray
-) -> np.ndarray:
-    """Minimise ``½ xᵀ h x − gᵀ x`` subject to ``lower ≤ x ≤ upper`` (±inf for unbounded).
-
-    h: (K, K) symmetric positive definite; g, lower, upper, start: (K,). A small active-set loop: the
-    active set starts from the bounds ``start`` touches, violated variables are fixed at their bound,
-    and fixed variables whose gradient points into the box are released.
-    """
-    at_lower, at_upper = start <= lower, start >= upper
-    x = start
-    for _ in range(20):
-        fixed = at_lower | at_upper
-        x = np.where(at_lower, lower, np.where(at_upper, upper, 0.0))
-        free = ~fixed
-        rhs = g[free] - h[np.ix_(free, fixed)] @ x[fixed]
-        x[free] = np.linalg.solve(h[np.ix_(free, free)], rhs)
-        below, above = free & (x < lower), free & (x > upper)
-        if below.any() or above.any():
-            at_lower |= below
-            at_upper |= above
-            continue
-        grad = h @ x - g
-        release = (at_lower & (grad < 0)) | (at_upper & (grad > 0))
-        if not release.any():
-            break
-        at_lower &= ~release
-        at_upper &= ~release
-    return np.clip(x, lower, upper)
-
-
 def _extra_terms(extra: ExtraPoints, n_identity: int) -> tuple[_PointBasis, np.ndarray, np.ndarray]:
     """Check ``extra`` and return its (basis, (M, 3) camera-frame target with z = 0, (3, 3) weight W
     = weight · diag(1, 1, 0), so depth is unconstrained). Raises ValueError for bad shapes or values."""
@@ -534,7 +504,7 @@ def fit_face(
         h[7:, 7:] += scale**2 * np.diag(lambdas)
         grad[7:] += scale**2 * lambdas * coeffs
         base = np.r_[np.zeros(7), coeffs]
-        step = _solve_bounded(h, -grad, lower - base, upper - base, np.zeros_like(grad))
+        step = solve_bounded(h, -grad, lower - base, upper - base, np.zeros_like(grad))
         rotation = rotation @ _rodrigues(step[:3])
         scale += step[3]
         shift = shift + step[4:7]

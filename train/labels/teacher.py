@@ -86,12 +86,13 @@ class Roi:
     side: float
     angle: float
 
-    def roi_to_frame(self) -> np.ndarray:
-        """(2, 3) float64 affine mapping ROI input pixels (pixel-centre convention) to frame pixels."""
-        scale = self.side / MESH_INPUT
+    def roi_to_frame(self, input_size: int = MESH_INPUT) -> np.ndarray:
+        """(2, 3) float64 affine mapping the pixels of an ``input_size``-square model input (pixel-centre
+        convention) to frame pixels."""
+        scale = self.side / input_size
         cos, sin = math.cos(self.angle), math.sin(self.angle)
         linear = scale * np.array([[cos, -sin], [sin, cos]])
-        half = MESH_INPUT / 2 - 0.5
+        half = input_size / 2 - 0.5
         translation = np.asarray(self.centre) - linear @ np.array([half, half])
         return np.hstack([linear, translation[:, None]])
 
@@ -123,45 +124,53 @@ def roi_from_points(points: np.ndarray) -> Roi:
     return roi_from_box(box, points[RIGHT_EYE_OUTER], points[LEFT_EYE_OUTER])
 
 
+MESH_KINDS = {"mesh468": (MESH_INPUT, NUM_POINTS), "mesh478": (256, 478)}  # denseface.fetch kind: input, points
+
+
 class MeshModel:
-    """MediaPipe's face_landmark.tflite on one ROI of a frame: the one implementation of the mesh pass,
-    used by :class:`Teacher`, ``train.evaluation.evaluate`` and ``benchmarks.mediapipe_pipeline``.
+    """MediaPipe's face mesh on one ROI of a frame: the one implementation of the mesh pass, used by
+    :class:`Teacher`, ``train.evaluation.evaluate`` and the benchmarks. ``kind`` "mesh468" is 0.10.14's
+    face_landmark.tflite (192×192 input, 468 points); "mesh478" the Face Landmarker's
+    face_landmarks_detector.tflite (256×256, 478 points: the 468 and the two irises), same ROI rules.
 
     Not thread-safe (one LiteRT interpreter): one per thread/process.
     """
 
-    def __init__(self, num_threads: int = 1) -> None:
-        """Load face_landmark.tflite (fetched on first use, see denseface.fetch).
+    def __init__(self, num_threads: int = 1, kind: str = "mesh468") -> None:
+        """Load the model (fetched on first use, see denseface.fetch).
 
         Raises:
             FileNotFoundError: the model is neither cached nor fetchable.
-            ValueError: the model does not take (1, 192, 192, 3).
+            ValueError: an unknown kind, or a model that does not take its kind's input.
         """
-        self.model = TFLiteModel(model_path("mesh468"), num_threads)
-        if self.model.input_shape != (1, MESH_INPUT, MESH_INPUT, 3):
-            raise ValueError(
-                f"face_landmark.tflite has input shape {self.model.input_shape}; expected (1, 192, 192, 3)"
-            )
+        if kind not in MESH_KINDS:
+            raise ValueError(f"unknown mesh kind {kind!r}; expected one of {sorted(MESH_KINDS)}")
+        self.input_size, self.num_points = MESH_KINDS[kind]
+        self.model = TFLiteModel(model_path(kind), num_threads)
+        if self.model.input_shape != (1, self.input_size, self.input_size, 3):
+            raise ValueError(f"the {kind} model has input shape {self.model.input_shape}; "
+                             f"expected (1, {self.input_size}, {self.input_size}, 3)")
 
     def run(self, frame: np.ndarray, roi: Roi, timer: StageTimes | None = None) -> tuple[np.ndarray, float]:
-        """The mesh on ``roi`` of an (H, W, 3) uint8 RGB ``frame``: (468, 3) float32 frame points and
-        the face-presence probability in [0, 1]; stages ("crop": warp to 192×192 RGB in [0, 1] with
-        replicated edges; "infer"; "decode": ROI → frame pixels) timed into ``timer`` when given."""
+        """The mesh on ``roi`` of an (H, W, 3) uint8 RGB ``frame``: (num_points, 3) float32 frame points
+        and the face-presence probability in [0, 1]; stages ("crop": warp to the model's input, RGB in
+        [0, 1] with replicated edges; "infer"; "decode": ROI → frame pixels) timed into ``timer``."""
+        size = self.input_size
         with measure(timer, "crop"):
-            roi_to_frame = roi.roi_to_frame()
+            roi_to_frame = roi.roi_to_frame(size)
             frame_to_roi = cv2.invertAffineTransform(roi_to_frame)
             crop = cv2.warpAffine(
-                frame, frame_to_roi, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+                frame, frame_to_roi, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
             )
             tensor = (crop.astype(np.float32) / 255.0)[None]
         with measure(timer, "infer"):
-            landmarks, presence_logit = self.model.run(tensor)
+            landmarks, presence_logit = self.model.run(tensor)[:2]
         with measure(timer, "decode"):
-            raw = landmarks.reshape(NUM_POINTS, 3)
+            raw = landmarks.reshape(self.num_points, 3)
             # The model's x, y are in ROI input pixels with 0 at the crop's outer edge.
             roi_xy = raw[:, :2] - 0.5
             frame_xy = roi_xy @ roi_to_frame[:, :2].T + roi_to_frame[:, 2]
-            frame_z = -raw[:, 2] * (roi.side / MESH_INPUT)
+            frame_z = -raw[:, 2] * (roi.side / size)
             presence = 1.0 / (1.0 + math.exp(-float(np.clip(presence_logit.reshape(-1)[0], -100.0, 100.0))))
             points = np.column_stack([frame_xy, frame_z]).astype(np.float32)
         return points, presence
