@@ -49,13 +49,13 @@ LAMBDA_EXPRESSION = 0.05
 
 def ict_to_mediapipe(name: str) -> str | None:
     """The MediaPipe name an ICT expression reports under ("eyeBlink_L" → "eyeBlinkLeft"; the halves of
-    browInnerUp and cheekPuff → "browInnerUp", "cheekPuff"); None for ICT's cheekRaiser_L/R."""
-    if name.startswith("cheekRaiser"):
-        return None
+    browInnerUp and cheekPuff → "browInnerUp", "cheekPuff"); None for the ICT expressions MediaPipe
+    has no name for (cheekRaiser_L/R, PupilDilate_L/R)."""
     base, _, side = name.partition("_")
     if base in ("browInnerUp", "cheekPuff"):
         return base
-    return base + {"L": "Left", "R": "Right", "": ""}[side]
+    mediapipe = base + {"L": "Left", "R": "Right"}.get(side, side)
+    return mediapipe if mediapipe in MEDIAPIPE_NAMES else None
 
 
 @dataclass(frozen=True)
