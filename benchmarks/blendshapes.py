@@ -109,7 +109,8 @@ def known_faces(count: int, noise: float, seed: int) -> dict[str, dict[str, floa
     truth, fitted = np.array(truth), np.array(fitted)
     error = np.abs(fitted - truth)
     active = truth > 0.1
-    return {n: {"mae": float(error[:, j].mean()), "mae_active": float(error[active[:, j], j].mean()),
+    return {n: {"mae": float(error[:, j].mean()),
+                "mae_active": float(error[active[:, j], j].mean()) if active[:, j].any() else float("nan"),
                 "n_active": int(active[:, j].sum())} for j, n in enumerate(MEDIAPIPE_NAMES[1:])}
 
 

@@ -171,3 +171,19 @@ def test_detector_range_places_the_face_box_at_the_asked_size():
     inner = frame[int(box[1]) + 2:int(box[3]) - 1, int(box[0]) + 2:int(box[2]) - 1]
     assert inner.min() == 255  # the white box lands inside the placed box
     assert (frame[:400] == 128).all() and (frame[:, :900] == 128).all()  # grey outside the image
+
+
+def test_blendshapes_quick_run(shared_data, tmp_path, capsys):
+    try:
+        model_path("mesh478"), model_path("blendshapes")
+    except FileNotFoundError as error:
+        pytest.skip(f"MediaPipe's Face Landmarker models unavailable offline: {error}")
+    from benchmarks import blendshapes
+
+    blendshapes.main(["--faces", "3", "--photos", "4", "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "blendshapes.json").read_text())
+    assert set(result["known"]["noise 0%"]) == set(blendshapes.MEDIAPIPE_NAMES[1:])
+    check = result["photos"]["side_check"]  # MediaPipe's own model: the closed right eye is eyeBlinkRight
+    assert check["eyeBlinkRight"][1] > check["eyeBlinkRight"][0] + 0.3
+    assert abs(check["eyeBlinkLeft"][1] - check["eyeBlinkLeft"][0]) < 0.1
+    assert "Pearson r" in capsys.readouterr().out
