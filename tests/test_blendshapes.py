@@ -83,3 +83,11 @@ def test_the_option_fills_face_blendshapes(shared_data):
     face = DenseFace(output_blendshapes=True).landmarks(frame)[0]
     assert face.blendshapes == fit_blendshapes(face.points)
     assert all(0.0 <= v <= 1.0 for v in face.blendshapes.values())
+
+
+def test_the_shipped_asset_is_what_the_script_builds(shared_data):
+    from train.labels.make_blendshape_basis import build
+
+    shipped = np.load(resources.files("denseface").joinpath("assets/blendshapes.npz"))
+    for key, value in build().items():
+        np.testing.assert_array_equal(shipped[key], value)

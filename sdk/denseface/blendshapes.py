@@ -25,8 +25,9 @@ from importlib import resources
 import cv2
 import numpy as np
 
+from denseface.checks import check_points
 from denseface.pose import Y_FLIP, umeyama
-from denseface.topology import N_POINTS, load_topology
+from denseface.topology import load_topology
 
 MEDIAPIPE_NAMES = (  # MediaPipe's output order (face_blendshapes_graph.cc)
     "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
@@ -139,11 +140,7 @@ def fit_expression(points: np.ndarray) -> np.ndarray:
 
     Raises ValueError for a wrong shape or non-finite points.
     """
-    p = np.asarray(points, np.float64)
-    if p.shape != (N_POINTS, 3):
-        raise ValueError(f"expected ({N_POINTS}, 3) points, got {p.shape}")
-    if not np.isfinite(p).all():
-        raise ValueError("points contain non-finite values")
+    p = check_points(points)
     m = _model()
     k = m.flat.shape[1]
     lower = np.r_[np.full(7 + m.n_identity, -np.inf), np.zeros(k - m.n_identity)]
@@ -172,6 +169,6 @@ def fit_expression(points: np.ndarray) -> np.ndarray:
 
 def fit_blendshapes(points: np.ndarray) -> dict[str, float]:
     """MediaPipe's 52 blendshape names → coefficients in [0, 1] for a face's (520, 3) frame points
-    (see the module doc; ~3 ms). Raises ValueError for a wrong shape or non-finite points."""
+    (see the module doc; ~5 ms). Raises ValueError for a wrong shape or non-finite points."""
     scores = _model().report @ fit_expression(points)
     return {"_neutral": float(1.0 - scores.max()), **{n: float(v) for n, v in zip(MEDIAPIPE_NAMES[1:], scores)}}

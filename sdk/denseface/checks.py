@@ -1,4 +1,4 @@
-"""Checks of what callers pass in, at the SDK's entrance: frames and face boxes.
+"""Checks of what callers pass in, at the SDK's entrance: frames, face boxes and a face's points.
 
 Each check raises ``TypeError`` / ``ValueError`` with a message that says what was wrong and how to
 fix it, and returns the input in the one form the stages behind it expect. Coordinates: frame pixels
@@ -10,6 +10,8 @@ from typing import Iterable
 
 import cv2
 import numpy as np
+
+from denseface.topology import N_POINTS
 
 MIN_BOX_INSIDE = 0.25
 """Least fraction of a caller's face box that must lie inside the frame. The model's crop pads with
@@ -108,3 +110,14 @@ def check_boxes(faces: Iterable, height: int, width: int) -> list[tuple[float, f
                              f"frame; at least {100 * MIN_BOX_INSIDE:g} % must be (a box in another frame's pixels?)")
         boxes.append((x0, y0, x1, y1))
     return boxes
+
+
+def check_points(points: object) -> np.ndarray:
+    """A face's points as (520, 3) float64, for the stages that read them (pose, visibility,
+    blendshapes). Raises ValueError for a wrong shape or non-finite values."""
+    p = np.asarray(points, np.float64)
+    if p.shape != (N_POINTS, 3):
+        raise ValueError(f"expected ({N_POINTS}, 3) points, got {p.shape}")
+    if not np.isfinite(p).all():
+        raise ValueError("points contain non-finite values")
+    return p

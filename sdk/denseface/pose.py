@@ -23,7 +23,8 @@ import math
 
 import numpy as np
 
-from denseface.topology import N_POINTS, load_topology
+from denseface.checks import check_points
+from denseface.topology import load_topology
 
 Y_FLIP = np.array([1.0, -1.0, 1.0])  # F: image frame <-> camera frame
 
@@ -67,11 +68,7 @@ def fit_similarity(points: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     proper rotation model → camera frame, t (3,) image pixels. Raises ValueError for a wrong shape or
     non-finite points.
     """
-    p = np.asarray(points, np.float64)
-    if p.shape != (N_POINTS, 3):
-        raise ValueError(f"expected ({N_POINTS}, 3) points, got {p.shape}")
-    if not np.isfinite(p).all():
-        raise ValueError("points contain non-finite values")
+    p = check_points(points)
     scale, rotation, shift = umeyama(load_topology().mean_shape.astype(np.float64), p * Y_FLIP)
     return scale, rotation, shift * Y_FLIP
 

@@ -22,7 +22,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from denseface.topology import N_POINTS, load_topology
+from denseface.checks import check_points
+from denseface.topology import load_topology
 
 OCCLUSION_TOLERANCE = 0.01  # of the face's size (RMS distance of the points from their centre)
 FACING_MARGIN = 0.1  # best of 0-0.4 against ICT z-buffers (agreement +0.3-1 % over 0 in each yaw bin)
@@ -79,11 +80,7 @@ def point_visibility(points: np.ndarray) -> np.ndarray:
 
     Raises ValueError for a wrong shape or non-finite points.
     """
-    p = np.asarray(points, np.float64)
-    if p.shape != (N_POINTS, 3):
-        raise ValueError(f"expected ({N_POINTS}, 3) points, got {p.shape}")
-    if not np.isfinite(p).all():
-        raise ValueError("points contain non-finite values")
+    p = check_points(points)
     # Frame points have y down: flipping y makes the frame right-handed, so the winding carries over.
     normals_tri = _triangle_normals(p * np.array([1.0, -1.0, 1.0]), _winding())
     normals = np.zeros_like(p)
