@@ -1,7 +1,7 @@
 """Blendshapes: DenseFace's fit (``denseface.blendshapes``) against known ICT expressions and against
 MediaPipe's own blendshape model on real photos, and what the fit costs.
 
-    python -m benchmarks.blendshapes [--faces 300] [--photos 200] [--out DIR]
+    python -m benchmarks.blendshapes [--faces 300] [--renders 400] [--photos 200] [--data DIR] [--out DIR]
 
 1. ``known``: held-out ICT-FaceKit faces (seed 2026, not the seeds the fit's weights were chosen on):
    a random identity (all 100 components, N(0, 1)), 3 random expressions of the 55 at U(0, 1), a random
@@ -9,14 +9,19 @@ MediaPipe's own blendshape model on real photos, and what the fit costs.
    and with i.i.d. Gaussian noise of 2 % of the face's RMS radius per coordinate; fitted; the error per
    MediaPipe coefficient (mean absolute error over all faces, and over the faces where it is active,
    true value > 0.1).
-2. ``photos``: ``--photos`` LFW photos (a seeded random draw). MediaPipe: BlazeFace short range → the
+2. ``renders``: the dataset's held-out rendered views (``--data``, ``benchmarks.common.rendered_test_views``)
+   whose expression edits are known: eyes closed (both eyeBlink ≥ 0.85), jaw opened (+0.15–0.5),
+   smile (0.3–0.8); the rest of their expression is the source photo's fit (unknown here). For each
+   edit, the mean coefficient on the views with it and on those without it, from the labels' points
+   (the fit alone) and from the SDK on the rendered crop, box given (landmark model + fit).
+3. ``photos``: ``--photos`` LFW photos (a seeded random draw). MediaPipe: BlazeFace short range → the
    detection ROI (``train.labels.teacher``'s rule) → the Face Landmarker's 478-point mesh → its
    ``face_blendshapes.tflite`` on the 146 points it reads (``BLENDSHAPE_INPUT``), in frame pixels, as
    its graph feeds it. DenseFace: ``DenseFace(output_blendshapes=True)``. Pearson correlation per
    coefficient over the photos where both find a face, and each side's mean.
    A side check first: closing the eye of MediaPipe's landmarks 33/159 (the subject's right eye)
    must raise MediaPipe's eyeBlinkRight (the side convention this SDK follows).
-3. ``cost``: microseconds per face of ``fit_blendshapes`` on the photos' points, beside the
+4. ``cost``: microseconds per face of ``fit_blendshapes`` on the photos' points, beside the
    ``DenseFace.landmarks`` call on the same photos and MediaPipe's blendshape model (p50 of
    repeated runs). Pause other load while timing; the host's ISA flags are printed.
 
@@ -31,14 +36,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.common import format_table, isa_features, percentiles, write_json
+from benchmarks.common import DEFAULT_OUT, format_table, isa_features, percentiles, rendered_test_views, write_json
 from denseface import DenseFace
 from denseface.blendshapes import MEDIAPIPE_NAMES, fit_blendshapes, ict_to_mediapipe
 from denseface.detect import DetectorOptions, FaceDetector
 from denseface.fetch import model_path
 from denseface.infer import TFLiteModel
 from denseface.pose import rotation_from_angles
-from train.data import LFW
+from train.data import CACHE, LFW
 
 # The 146 of the 478 Face Landmarker points its blendshape model reads, in order (MediaPipe's
 # face_blendshapes_graph.cc, kLandmarksSubsetIdxs).
@@ -57,6 +62,10 @@ KEY = ("eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "mouthSmileLeft", "mouthSmile
 # Closing an eye on MediaPipe's points: each upper-lid point onto the lower-lid point below it
 # (the subject's right eye, landmarks 33..133).
 RIGHT_EYE_LIDS = ((159, 145), (158, 153), (160, 144), (157, 154), (161, 163), (246, 7), (173, 155))
+# The dataset's expression edits (train.labels.build_dataset.FLAG_*) and the coefficients they set;
+# a view without the edit must also lack WINK for the eyes (a wink closes one eye).
+EDITS = {"eyes closed": (1, 1 | 2, ("eyeBlinkLeft", "eyeBlinkRight")), "jaw open": (4, 4, ("jawOpen",)),
+         "smile": (8, 8, ("mouthSmileLeft", "mouthSmileRight"))}
 
 
 class MediaPipeBlendshapes:
@@ -81,6 +90,11 @@ class MediaPipeBlendshapes:
         # MediaPipe feeds normalised landmarks × the frame size: pixels with 0 at the frame's edge.
         xy = points[list(BLENDSHAPE_INPUT), :2] + 0.5
         return self.model.run(xy[None].astype(np.float32))[0].reshape(-1)
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean, NaN for none (a short run may hold no face with a given expression)."""
+    return float(values.mean()) if len(values) else float("nan")
 
 
 def known_faces(count: int, noise: float, seed: int) -> dict[str, dict[str, float]]:
@@ -109,9 +123,30 @@ def known_faces(count: int, noise: float, seed: int) -> dict[str, dict[str, floa
     truth, fitted = np.array(truth), np.array(fitted)
     error = np.abs(fitted - truth)
     active = truth > 0.1
-    return {n: {"mae": float(error[:, j].mean()),
-                "mae_active": float(error[active[:, j], j].mean()) if active[:, j].any() else float("nan"),
+    return {n: {"mae": float(error[:, j].mean()), "mae_active": _mean(error[active[:, j], j]),
                 "n_active": int(active[:, j].sum())} for j, n in enumerate(MEDIAPIPE_NAMES[1:])}
+
+
+def renders(data: Path, limit: int) -> dict[str, dict[str, float]]:
+    """Per edit: mean coefficient with / without it, from the labels and from the SDK (module doc)."""
+    sdk = DenseFace()
+    flags, from_labels, from_sdk = [], [], []
+    for view in rendered_test_views(data, limit):
+        x0, y0 = view["points"][:68, :2].min(0)
+        x1, y1 = view["points"][:68, :2].max(0)
+        face = sdk.landmarks(view["image"], faces=[(x0, y0, x1, y1)])[0]
+        flags.append(view["flags"])
+        from_labels.append(fit_blendshapes(view["points"]))
+        from_sdk.append(fit_blendshapes(face.points))
+    flags = np.array(flags)
+    result = {}
+    for edit, (bit, absent, names) in EDITS.items():
+        on, off = (flags & bit) > 0, (flags & absent) == 0
+        for source, scores in (("labels", from_labels), ("sdk", from_sdk)):
+            value = np.array([np.mean([s[n] for n in names]) for s in scores])
+            result[f"{edit}, {source}"] = {"with": _mean(value[on]), "without": _mean(value[off]),
+                                           "n_with": int(on.sum()), "n_without": int(off.sum())}
+    return result
 
 
 def side_check(mp: MediaPipeBlendshapes, frame: np.ndarray) -> dict[str, float]:
@@ -167,8 +202,10 @@ def photos(count: int, seed: int) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faces", type=int, default=300, help="held-out ICT faces per noise level")
+    parser.add_argument("--renders", type=int, default=400, help="held-out rendered views (0: skip)")
     parser.add_argument("--photos", type=int, default=200, help="LFW photos for the MediaPipe comparison")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
+    parser.add_argument("--data", type=Path, default=CACHE / "dataset", help="the dataset (its shards/)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     known = {f"noise {noise:.0%}": known_faces(args.faces, noise, seed=2026) for noise in (0.0, 0.02)}
@@ -176,6 +213,11 @@ def main(argv: list[str] | None = None) -> None:
             + [known["noise 0%"][n]["n_active"]] for n in MEDIAPIPE_NAMES[1:]]
     print(format_table(["coefficient", "MAE exact", "MAE exact, active", "MAE 2% noise", "MAE 2%, active",
                         "n active"], rows, title=f"Known ICT expressions, {args.faces} faces"))
+    rendered = renders(args.data, args.renders) if args.renders else {}
+    if rendered:
+        print(format_table(["edit, points from", "mean with", "n", "mean without", "n"],
+                           [[k, v["with"], v["n_with"], v["without"], v["n_without"]] for k, v in rendered.items()],
+                           title="\nRendered views with known edits (dataset test split)"))
     real = photos(args.photos, seed=2026)
     print(f"\nMediaPipe side check (closing the subject's right eye): {real['side_check']}")
     order = list(KEY) + [n for n in MEDIAPIPE_NAMES if n not in KEY]
@@ -187,7 +229,8 @@ def main(argv: list[str] | None = None) -> None:
     print(format_table(["what", "p50 µs", "p95 µs", "n"],
                        [[k, v["p50"], v["p95"], v["n"]] for k, v in cost.items()],
                        title=f"\nCost per face (host ISA: {' '.join(isa_features())})"))
-    print("\nwrote", write_json(args.out, "blendshapes", {"args": vars(args), "known": known, "photos": real}))
+    print("\nwrote", write_json(args.out, "blendshapes", {"args": vars(args), "known": known, "renders": rendered,
+                                                         "photos": real}))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -202,3 +202,25 @@ def float_model_beside(int8_path: Path) -> Path | None:
     """``denseface_float32.tflite`` beside an int8 model named ``*int8*``, when it exists."""
     candidate = int8_path.with_name(int8_path.name.replace("int8", "float32"))
     return candidate if candidate != int8_path and candidate.is_file() else None
+
+
+def rendered_test_views(data: Path, limit: int) -> Iterator[dict[str, Any]]:
+    """Up to ``limit`` rendered views (view > 0) of the dataset's held-out test split (split 2:
+    ``train.learning.dataset.TEST_SPLIT``, read here without TensorFlow) from ``DATA/shards/shard_*.npz``
+    (``train.labels.build_dataset``), in shard order. Each: ``image`` (128, 128, 3) uint8 RGB, ``points``
+    (520, 3) float64 its labels (the ICT mesh's points, crop pixels, z towards the camera), ``yaw``
+    (degrees) and ``flags`` (the view's expression edits, ``build_dataset.FLAG_*``).
+
+    Raises FileNotFoundError when there are no shards."""
+    paths = sorted((data / "shards").glob("shard_*.npz"))
+    if not paths:
+        raise FileNotFoundError(f"no dataset shards under {data}/shards (python -m train.labels.build_dataset)")
+    count = 0
+    for path in paths:
+        with np.load(path) as shard:
+            for row in np.flatnonzero((shard["split"] == 2) & (shard["view"] > 0)):
+                if count == limit:
+                    return
+                count += 1
+                yield {"image": shard["images"][row], "points": shard["points"][row].astype(np.float64),
+                       "yaw": float(shard["yaw"][row]), "flags": int(shard["flags"][row])}

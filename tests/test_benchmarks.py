@@ -180,10 +180,45 @@ def test_blendshapes_quick_run(shared_data, tmp_path, capsys):
         pytest.skip(f"MediaPipe's Face Landmarker models unavailable offline: {error}")
     from benchmarks import blendshapes
 
-    blendshapes.main(["--faces", "3", "--photos", "4", "--out", str(tmp_path)])
+    _one_shard(tmp_path / "data")
+    blendshapes.main(["--faces", "3", "--photos", "4", "--data", str(tmp_path / "data"), "--out", str(tmp_path)])
     result = json.loads((tmp_path / "blendshapes.json").read_text())
     assert set(result["known"]["noise 0%"]) == set(blendshapes.MEDIAPIPE_NAMES[1:])
     check = result["photos"]["side_check"]  # MediaPipe's own model: the closed right eye is eyeBlinkRight
     assert check["eyeBlinkRight"][1] > check["eyeBlinkRight"][0] + 0.3
     assert abs(check["eyeBlinkLeft"][1] - check["eyeBlinkLeft"][0]) < 0.1
     assert "Pearson r" in capsys.readouterr().out
+
+
+def _one_shard(data: Path) -> None:
+    """A dataset shard with three rows: a held-out render, a held-out photo (view 0) and a training
+    render; the faces are the mean face drawn nowhere (a grey crop): only the plumbing is checked."""
+    from denseface.topology import load_topology
+
+    points = 4.0 * load_topology().mean_shape * np.array([1.0, -1.0, 1.0]) + (64.0, 64.0, 0.0)
+    (data / "shards").mkdir(parents=True)
+    np.savez(data / "shards" / "shard_00000.npz", images=np.full((3, 128, 128, 3), 128, np.uint8),
+             points=np.stack([points] * 3).astype(np.float32), yaw=np.array([70.0, 0.0, 10.0], np.float32),
+             view=np.array([1, 0, 2], np.int16), flags=np.array([1, 0, 8], np.uint8),
+             split=np.array([2, 2, 0], np.uint8))
+
+
+def test_rendered_test_views_are_the_held_out_renders(tmp_path):
+    from benchmarks.common import rendered_test_views
+
+    _one_shard(tmp_path)
+    views = list(rendered_test_views(tmp_path, 10))
+    assert len(views) == 1 and views[0]["yaw"] == 70.0 and views[0]["flags"] == 1
+    assert views[0]["points"].shape == (520, 3) and views[0]["image"].shape == (128, 128, 3)
+    with pytest.raises(FileNotFoundError, match="shards"):
+        list(rendered_test_views(tmp_path / "none", 10))
+
+
+def test_visibility_quick_run(tmp_path):
+    from benchmarks import visibility
+
+    _one_shard(tmp_path / "data")
+    visibility.main(["--data", str(tmp_path / "data"), "--out", str(tmp_path)])
+    bins = json.loads((tmp_path / "visibility.json").read_text())["bins"]
+    assert bins[">60"]["n"] == 1 and bins["[0,30]"]["n"] == 0
+    assert 0.0 <= bins[">60"]["agree"] <= 1.0
