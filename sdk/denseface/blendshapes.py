@@ -7,8 +7,9 @@ built by ``python -m train.labels.make_blendshape_basis``: the ICT bases at the 
     points ≈ s · F · R · (mean_shape + identity · α + expression · β) + t
 
 with a similarity (s, R, t; F flips y: ``denseface.pose``), α the first 40 identity weights and β the
-55 ICT expression weights in [0, 1], by alternating a similarity fit (``pose.umeyama``) with a
-bounded, regularised least-squares solve for α and β (``solve_bounded``), numpy only.
+55 ICT expression weights in [0, 1]: from a similarity fit of the mean face (``pose.umeyama``),
+Gauss-Newton steps update pose, α and β together (β kept in [0, 1], α and β regularised:
+``solve_bounded``), numpy only. The residuals are measured in the model's centimetres.
 
 Names and sides follow MediaPipe's Face Landmarker (``face_blendshapes``): "eyeBlinkLeft" is the
 subject's own left eye (on the image's right in an unmirrored photo), as ARKit and ICT ("eyeBlink_L")
@@ -42,8 +43,8 @@ MEDIAPIPE_NAMES = (  # MediaPipe's output order (face_blendshapes_graph.cc)
 )
 ITERATIONS = 3  # joint Gauss-Newton steps (pose and weights together): converged after 3 on ICT faces
 # Tikhonov weights (cm², relative to the squared point residuals in the model's cm): about the
-# per-coordinate noise variance of the points, as in train/labels/fit.py. Chosen on ICT faces with
-# the points' noise of real photos (benchmarks/blendshapes.py, its own seeds).
+# per-coordinate noise variance of the points, as in train/labels/fit.py. The best of a few pairs
+# (0.05-1 × 0.01-0.05) on ICT faces with exact and 2 %-noisy points, seeds apart from the benchmark's.
 LAMBDA_IDENTITY = 0.05
 LAMBDA_EXPRESSION = 0.05
 

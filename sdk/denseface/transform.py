@@ -62,7 +62,7 @@ def facial_transform(points: np.ndarray, frame_size: tuple[int, int], focal_leng
     image = np.ascontiguousarray(np.asarray(points, np.float64)[:, :2])
     ok, rvec, tvec = cv2.solvePnP(canonical, image, camera, None, rvec, tvec.reshape(3, 1), True,
                                   cv2.SOLVEPNP_ITERATIVE)
-    if not ok:  # cannot happen for finite points that fit_similarity accepted; kept as a clear error
+    if not ok:  # OpenCV's own failure report (degenerate input): an error, never a wrong matrix
         raise ValueError("the perspective pose fit failed for these points")
     matrix = np.eye(4)
     matrix[:3, :3] = GL_FROM_CV @ cv2.Rodrigues(rvec)[0]
