@@ -67,4 +67,5 @@ def facial_transform(points: np.ndarray, frame_size: tuple[int, int], focal_leng
     matrix = np.eye(4)
     matrix[:3, :3] = GL_FROM_CV @ cv2.Rodrigues(rvec)[0]
     matrix[:3, 3] = GL_FROM_CV @ tvec.ravel()
+    matrix.setflags(write=False)  # a Face's arrays are read-only
     return matrix
