@@ -8,11 +8,14 @@ then come back with that box's square, and colour order and crop content are vis
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -452,6 +455,37 @@ def test_one_instance_shared_by_threads_gives_the_single_thread_answers():
     for t in threads:
         t.join()
     assert errors == [] and wrong == []
+
+
+def test_denseface_pickles_its_options_and_the_copy_gives_the_same_points():
+    """A pickled DenseFace carries its options (not its interpreters): the copy loads its own and
+    returns the original's points bit for bit; a VIDEO-mode copy starts a new stream."""
+    frame = astronaut()
+    original = DenseFace(model="lite", max_faces=2, min_score=0.6)
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy.options == original.options and copy.model is not original.model
+    expected, got = original.landmarks(frame), copy.landmarks(frame)
+    assert len(expected) == len(got) == 1
+    np.testing.assert_array_equal(got[0].points, expected[0].points)
+    video = DenseFace(running_mode=RunningMode.VIDEO)
+    video.landmarks_for_video(frame, 1000.0)
+    restarted = pickle.loads(pickle.dumps(video))
+    assert len(restarted.landmarks_for_video(frame, 0.0)) == 1  # no tracks, no last timestamp
+    with pytest.raises(ValueError, match="must increase"):  # the original still has its stream
+        video.landmarks_for_video(frame, 0.0)
+
+
+def test_denseface_travels_to_spawned_worker_processes():
+    """multiprocessing (spawn: nothing inherited) carries a DenseFace to its workers; their answers
+    equal this process's."""
+    frame = astronaut()
+    denseface = DenseFace(max_faces=2)
+    expected = denseface.landmarks(frame)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        answers = list(pool.map(DenseFace.landmarks, [denseface] * 2, [frame, frame]))
+    for faces in answers:
+        assert len(faces) == len(expected) == 1
+        np.testing.assert_array_equal(faces[0].points, expected[0].points)
 
 
 def astronaut() -> np.ndarray:

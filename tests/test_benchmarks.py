@@ -95,6 +95,17 @@ def test_memory_quick_run(synthetic_int8, tmp_path):
     assert result["sample_frames"] == [0, 2, 4, 6] and result["peak_kib"] >= result["loaded_kib"] > 0
 
 
+@pytest.mark.usefixtures("shared_data")  # AFLW2000-3D originals
+def test_batch_quick_run(tmp_path, capsys):
+    from benchmarks import batch
+
+    batch.main(["--images", "4", "--runs", "local:1", "--stage-images", "2", "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "batch.json").read_text())
+    assert result["runs"][0]["done"] == 4 and result["runs"][0]["worker_peak_mib"][0] > 50
+    assert {"read (JPEG decode)", "detect", "infer", "write (Parquet, rename)"} <= set(result["stages_ms_per_image"])
+    assert "images/s" in capsys.readouterr().out
+
+
 def test_accuracy_quick_run(synthetic_int8, tmp_path):
     pytest.importorskip("train.evaluation.evaluate")
     from benchmarks import accuracy

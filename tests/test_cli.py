@@ -205,7 +205,7 @@ def test_version():
     assert run.returncode == 0 and run.stdout.startswith(f"denseface {__version__}")
 
 
-@pytest.mark.parametrize("command", [[], ["image"], ["video"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["image"], ["video"], ["demo"], ["batch"]])
 def test_help_is_plain_text_with_defaults(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--help"])

@@ -20,7 +20,8 @@ camera.
 Thread-safety: one DenseFace instance may be shared by threads: its calls are serialised by a lock
 (its LiteRT interpreters and, in video mode, its tracking state serve one call at a time), so shared
 use is correct but not parallel. For parallel work use one instance per thread; instances are
-independent and give identical results for identical inputs.
+independent and give identical results for identical inputs. An instance pickles (its options;
+the copy loads its own interpreters), so worker processes can be handed one.
 """
 from __future__ import annotations
 
@@ -270,6 +271,11 @@ class DenseFace:
         frame = prepare_frame(frame, self.options.color_order)
         with self._lock:  # the order check too: another thread's frame may be in between
             return self._outputs(self._tracker.step(frame, timestamp_ms, timer), frame.shape[:2])
+
+    def __reduce__(self) -> tuple:
+        """Pickling (multiprocessing, joblib, Ray): only the options travel; the copy loads its own
+        interpreters when unpickled. In VIDEO mode the copy starts a new stream (no tracks)."""
+        return self.__class__, (self.options,)
 
     def reset(self) -> None:
         """VIDEO mode: forget the tracks and the last timestamp (start a new stream: timestamps may

@@ -3,6 +3,7 @@
   denseface image IN.jpg -o OUT.png [--json OUT.json] [--mesh OUT.obj]   one image: drawing, JSON, mesh
   denseface video IN.mp4 [-o OUT.mp4] [--jsonl OUT.jsonl]                every frame (tracking, smoothing)
   denseface demo [-o demo.png] [--json ...] [--mesh ...]                 scikit-image's astronaut photo
+  denseface batch INPUT... --out DIR [--engine ray]                      folders of images and videos -> Parquet
 
 The input and the output paths are checked before any work. Timings per stage are printed to stderr
 at the end: the SDK's stages (detect, crop, infer, decode, smooth) and the command's own (read, draw,
@@ -20,7 +21,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from denseface import __version__, cli_video
+from denseface import __version__, batch_cli, cli_video
 from denseface.api import RunningMode
 from denseface.cli_support import (check_image_output, check_input, check_mesh_output, check_output, fail,
                                    load_denseface, one_line, read_image, write_json, write_mesh)
@@ -140,11 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--mirror-average", action="store_true",
                         help="run the landmark model on each crop and its mirror image and average them "
                              "(twice the model's time, more accurate)")
-    common.add_argument("--draw", type=_draw_items, default=DEFAULT_DRAW, metavar="ITEMS",
-                        help=f"comma-separated items to draw, from {','.join(DRAWABLE)} (default: {DEFAULT_DRAW})")
 
-    def add_command(name: str, summary: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, parents=[common], help=summary, description=summary, formatter_class=raw)
+    def add_command(name: str, summary: str, draws: bool = True) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, parents=[common], help=summary, description=summary, formatter_class=raw)
+        if draws:
+            command.add_argument("--draw", type=_draw_items, default=DEFAULT_DRAW, metavar="ITEMS",
+                                 help=f"comma-separated items to draw, from {','.join(DRAWABLE)} "
+                                      f"(default: {DEFAULT_DRAW})")
+        return command
 
     image = add_command("image", "one image -> a drawing (and JSON, a mesh)")
     image.add_argument("input", type=Path, help="image file (any format OpenCV reads)")
@@ -157,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="drawing to write (default: %(default)s, in the current folder)")
     add_exports(demo)
     demo.set_defaults(run=command_demo)
+    batch_cli.add_arguments(add_command("batch", "folders, globs or list files of images and videos -> Parquet, "
+                                        "one file per input (the job resumes)", draws=False))
     return parser
 
 
