@@ -3,6 +3,7 @@ inputs, the rows against direct SDK calls, worker processes, resume, unreadable 
 writes. Inputs: tests/batch_inputs.py (the bundled model on scikit-image's astronaut)."""
 from __future__ import annotations
 
+import dataclasses
 import errno
 import io
 import shutil
@@ -17,6 +18,7 @@ import pytest
 
 from denseface import DenseFace, DenseFaceOptions, RunningMode, batch, batch_cli, records
 from denseface.batch import list_inputs, run_batch
+from denseface.blendshapes import MEDIAPIPE_NAMES
 from denseface.batch_cli import LOG_NAME, Progress
 from denseface.cli import main
 from denseface.records import SCHEMA, OutputError, output_name, points_array, write_atomically
@@ -120,6 +122,23 @@ def test_a_long_video_is_written_in_parts(inputs, one_worker, tmp_path, monkeypa
     parts = pq.ParquetFile(tmp_path / output_name(inputs["video"]))
     assert [parts.metadata.row_group(k).num_rows for k in range(parts.num_row_groups)] == [4, VIDEO_FRAMES - 4]
     assert parts.read().equals(read_rows(out, inputs["video"]))
+
+
+def test_optional_columns_hold_the_sdks_values_and_a_job_with_other_columns_redoes_the_files(inputs, tmp_path):
+    options = dataclasses.replace(OPTIONS, output_blendshapes=True, output_facial_transformation_matrixes=True)
+    listed = [inputs["face"], inputs["video"]]
+    run_batch(listed, tmp_path, options, workers=1, visibility=True)
+    rows = read_rows(tmp_path, inputs["face"])
+    assert rows.schema == records.schema(["visibility", "blendshapes", "transform"])
+    assert rows.schema.field("blendshapes").metadata[b"names"].decode().split(",") == list(MEDIAPIPE_NAMES)
+    face = DenseFace(options, color_order="bgr").landmarks(cv2.imread(str(inputs["face"])))[0]
+    np.testing.assert_array_equal(rows.column("visibility")[0].as_py(), face.visibility)
+    np.testing.assert_array_equal(rows.column("blendshapes")[0].as_py(),
+                                  np.float32([face.blendshapes[name] for name in MEDIAPIPE_NAMES]))
+    np.testing.assert_array_equal(np.reshape(rows.column("transform")[0].as_py(), (4, 4)), face.transform)
+    assert read_rows(tmp_path, inputs["video"]).num_rows == VIDEO_FRAMES
+    again = run_batch(listed, tmp_path, OPTIONS, workers=1)  # without them: the files are not this job's
+    assert not any(r.resumed for r in again) and read_rows(tmp_path, inputs["face"]).schema == SCHEMA
 
 
 def test_unreadable_inputs_are_reported_and_skipped(inputs, one_worker):

@@ -34,7 +34,8 @@ import pyarrow as pa
 
 from denseface.api import DenseFace, DenseFaceOptions, RunningMode
 from denseface.cli_support import one_line
-from denseface.records import AtomicParquet, OutputError, faces_table, is_whole, output_name, remove_temporary_files
+from denseface.records import (AtomicParquet, OutputError, faces_table, is_whole, output_name, remove_temporary_files,
+                               schema)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pgm", ".ppm", ".pnm")
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv")
@@ -107,15 +108,20 @@ class Landmarker:
     """Reads one input and hands its rows on: images with an IMAGE-mode :class:`DenseFace`, videos with
     a VIDEO-mode one (reset for each video). Pickles (its two DenseFace instances travel as options)."""
 
-    def __init__(self, options: DenseFaceOptions) -> None:
+    def __init__(self, options: DenseFaceOptions, visibility: bool = False) -> None:
         """options: as for DenseFace; ``color_order`` and ``running_mode`` are set here (OpenCV decodes
-        BGR; the mode follows the input)."""
+        BGR; the mode follows the input). The rows' optional columns (``records.OPTIONAL``):
+        visibility when ``visibility``, blendshapes and transform when their options are set."""
         bgr = dataclasses.replace(options, color_order="bgr")
         self.image = DenseFace(bgr, running_mode=RunningMode.IMAGE)
         self.video = DenseFace(bgr, running_mode=RunningMode.VIDEO)
+        asked = {"visibility": visibility, "blendshapes": options.output_blendshapes,
+                 "transform": options.output_facial_transformation_matrixes}
+        self.optional = tuple(name for name, wanted in asked.items() if wanted)
+        self.schema = schema(self.optional)
 
     def __call__(self, path: Path, write: Callable[[pa.Table], None]) -> tuple[int, int, str | None]:
-        """Landmark the input at ``path``, passing its rows (``records.SCHEMA``) to ``write``: an
+        """Landmark the input at ``path``, passing its rows (``self.schema``) to ``write``: an
         image's at once, a video's every ``CHUNK_FRAMES`` frames (its memory stays bounded) and at
         its end. Returns (frames read, rows, a note or None).
 
@@ -131,7 +137,7 @@ class Landmarker:
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
             raise ValueError(f"cannot read an image from {path}: not a format OpenCV decodes")
-        rows = faces_table(str(path), [(0, None, self.image.landmarks(bgr))])
+        rows = faces_table(str(path), [(0, None, self.image.landmarks(bgr))], self.optional)
         write(rows)
         return 1, rows.num_rows, None
 
@@ -152,7 +158,7 @@ class Landmarker:
                 frames += 1
                 ok, bgr = capture.read()
                 if len(chunk) == CHUNK_FRAMES or not ok:
-                    table = faces_table(str(path), chunk)
+                    table = faces_table(str(path), chunk, self.optional)
                     write(table)
                     rows, chunk = rows + table.num_rows, []
         finally:
@@ -186,7 +192,7 @@ def landmark_to_file(landmarker: Landmarker, path: Path, out_path: Path) -> Inpu
     Raises:
         OutputError: the rows could not be written (the job must stop).
     """
-    with AtomicParquet(out_path) as file:
+    with AtomicParquet(out_path, landmarker.schema) as file:
         result = landmark_input(landmarker, path, file.write)
         if result.error is not None:
             file.discard()
@@ -246,10 +252,10 @@ def run_local(inputs: Sequence[Path], out_dir: Path, landmarker: Landmarker, wor
 
 
 def run_batch(inputs: Sequence[Path], out_dir: Path, options: DenseFaceOptions, workers: int = 0,
-              on_result: Callable[[InputResult], None] | None = None) -> list[InputResult]:
+              on_result: Callable[[InputResult], None] | None = None, visibility: bool = False) -> list[InputResult]:
     """Landmark ``inputs`` (e.g. from :func:`list_inputs`) into ``out_dir`` with the local engine:
-    one Parquet file per input (``records.output_name``); inputs whose file is whole are skipped
-    (``resumed``). ``workers``: processes, 0 = the machine's cores. ``on_result`` is called with
+    one Parquet file per input (``records.output_name``); inputs whose file is whole, with the same
+    columns, are skipped (``resumed``). ``visibility``: add that column (see :class:`Landmarker`). ``workers``: processes, 0 = the machine's cores. ``on_result`` is called with
     each result as it comes (progress). Returns one :class:`InputResult` per input.
 
     Raises:
@@ -260,8 +266,8 @@ def run_batch(inputs: Sequence[Path], out_dir: Path, options: DenseFaceOptions, 
     if workers < 0:
         raise ValueError(f"workers must be >= 0 (0 = one per core), got {workers}")
     prepare_output(out_dir)
-    landmarker = Landmarker(options)  # here first: a bad model fails before any worker starts
-    done = {p for p in inputs if is_whole(out_dir / output_name(p))}
+    landmarker = Landmarker(options, visibility)  # here first: a bad model fails before any worker starts
+    done = {p for p in inputs if is_whole(out_dir / output_name(p), landmarker.schema)}
     todo = [p for p in inputs if p not in done]
     workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
     resumed = (InputResult(str(p), resumed=True) for p in inputs if p in done)

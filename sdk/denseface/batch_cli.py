@@ -11,6 +11,7 @@ as they come and listed in the summary table at the end (stdout). pyarrow (and t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -43,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", default=None,
                         help="ray: the cluster to join, as for ray.init: HOST:PORT, or auto for the one this "
                              "machine belongs to (default: a new Ray on this machine)")
+    extra = parser.add_argument_group("optional columns (slower: each is computed per face)")
+    extra.add_argument("--visibility", action="store_true", help="per-point visibility, 520 values (~4 ms a face)")
+    extra.add_argument("--blendshapes", action="store_true", help="MediaPipe's 52 blendshapes (~5 ms a face)")
+    extra.add_argument("--transform", action="store_true", help="the 4x4 facial transformation matrix")
     parser.set_defaults(run=command_batch)
 
 
@@ -118,7 +123,9 @@ def command_batch(args: argparse.Namespace) -> int:
     skipped; raises SystemExit with a one-line message on bad input or an unwritable output."""
     if args.workers is not None and args.workers < 1:
         fail(f"--workers must be >= 1, got {args.workers}")
-    options = load_denseface(args, RunningMode.IMAGE).options  # a bad model fails here, before any work
+    options = dataclasses.replace(load_denseface(args, RunningMode.IMAGE).options,  # a bad model fails here
+                                  output_blendshapes=args.blendshapes,
+                                  output_facial_transformation_matrixes=args.transform)
     try:
         from denseface import batch
         from denseface.records import OutputError
@@ -145,7 +152,7 @@ def command_batch(args: argparse.Namespace) -> int:
             for result in results:
                 report(result)
         else:
-            results = batch.run_batch(inputs, args.out, options, args.workers or 0, on_result=report)
+            results = batch.run_batch(inputs, args.out, options, args.workers or 0, report, args.visibility)
     except OutputError as error:
         fail(f"{error}; the files written so far are whole: free the space or fix the folder, then run the same "
              "command again to resume")
@@ -166,6 +173,6 @@ def _run_ray(inputs: Sequence[Path], args: argparse.Namespace, options: DenseFac
     """``batch_ray.run_ray`` with its errors as one-line exits."""
     try:
         from denseface.batch_ray import run_ray
-        return run_ray(inputs, args.out, options, args.workers, args.address)
+        return run_ray(inputs, args.out, options, args.workers, args.address, args.visibility)
     except (ImportError, ValueError, ConnectionError) as error:  # ConnectionError: ray.init(address=...)
         fail(one_line(error))

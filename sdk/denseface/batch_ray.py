@@ -26,7 +26,6 @@ import pyarrow.compute as pc
 
 from denseface.api import DenseFaceOptions
 from denseface.batch import InputResult, Landmarker, is_video, landmark_input
-from denseface.records import SCHEMA
 
 STATUS = pa.schema([("status_frames", pa.int32()), ("status_faces", pa.int32()), ("status_seconds", pa.float64()),
                     ("status_error", pa.string()), ("status_note", pa.string())])
@@ -38,12 +37,12 @@ ROWS_PER_FILE = 5000  # ~30 MB Parquet files, however many batches they come fro
 class RayLandmarker:
     """An actor of the pool: a :class:`~denseface.batch.Landmarker` for the inputs of each batch."""
 
-    def __init__(self, options: DenseFaceOptions) -> None:
-        self.landmarker = Landmarker(options)
+    def __init__(self, options: DenseFaceOptions, visibility: bool) -> None:
+        self.landmarker = Landmarker(options, visibility)
 
     def __call__(self, batch: pa.Table) -> Iterator[pa.Table]:
         """A batch of input paths (column "path") → their face rows, then one status row each."""
-        schema = pa.unify_schemas([SCHEMA, STATUS])
+        schema = pa.unify_schemas([self.landmarker.schema, STATUS])
         for path in batch.column("path").to_pylist():
             parts: list[pa.Table] = []
             result = landmark_input(self.landmarker, Path(path), parts.append)
@@ -56,7 +55,7 @@ class RayLandmarker:
 
 
 def _face_rows(batch: pa.Table) -> pa.Table:
-    return batch.filter(pc.field("status_seconds").is_null()).select(SCHEMA.names)
+    return batch.filter(pc.field("status_seconds").is_null()).drop_columns(STATUS.names)
 
 
 def _status_rows(batch: pa.Table) -> pa.Table:
@@ -64,13 +63,14 @@ def _status_rows(batch: pa.Table) -> pa.Table:
 
 
 def run_ray(inputs: Sequence[Path], out_dir: Path, options: DenseFaceOptions, workers: int | None = None,
-            address: str | None = None) -> list[InputResult]:
+            address: str | None = None, visibility: bool = False) -> list[InputResult]:
     """Landmark ``inputs`` on Ray Data into Parquet files in ``out_dir``; returns one
     :class:`~denseface.batch.InputResult` per input. Uses the running Ray when this process has
     one (``ray.init`` before), else starts or joins one (``address``).
 
     Args:
         workers: actors in the pool (one CPU each); None = the cluster's CPUs.
+        visibility: add that column (``batch.Landmarker``).
 
     Raises:
         ImportError: Ray is not installed (``pip install 'denseface[ray]'``).
@@ -89,7 +89,7 @@ def run_ray(inputs: Sequence[Path], out_dir: Path, options: DenseFaceOptions, wo
     workers = workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
     paths = ray.data.from_items([{"path": str(path)} for path in inputs])
     batch_size = 1 if any(map(is_video, inputs)) else IMAGES_PER_BATCH  # a video is a long task: one at a time
-    rows = paths.map_batches(RayLandmarker, fn_constructor_args=(options,), batch_size=batch_size,
+    rows = paths.map_batches(RayLandmarker, fn_constructor_args=(options, visibility), batch_size=batch_size,
                              batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
                              num_cpus=1).materialize()
     rows.map_batches(_face_rows, batch_format="pyarrow").write_parquet(str(out_dir), min_rows_per_file=ROWS_PER_FILE)

@@ -15,9 +15,14 @@ Columns (``SCHEMA``; pandas, Arrow, Spark, DuckDB and Ray read them):
 
 ``box``, ``pose`` and ``points`` are fixed-size lists (``points`` a list of 520 lists of 3);
 :func:`points_array` turns a table's points back into an (N, 520, 3) array without a copy per row.
+Optional columns, after ``points``, in this order (``OPTIONAL``, :func:`schema`), when the job asks:
+
+    visibility    float32[520]  ``Face.visibility`` (0 = the camera does not see the point; ~4 ms a face)
+    blendshapes   float32[52]   ``Face.blendshapes`` in MediaPipe's order (the field's metadata "names")
+    transform     float64[16]   ``Face.transform``, the 4×4 canonical face (cm) → camera matrix, row by row
+
 A frame without faces has no row; an input without faces gives a file with no rows, so that a
-resumed job knows it is done. Optional per-face columns (per-point visibility, blendshapes) join
-this schema after ``points`` when ``Face`` carries them.
+resumed job knows it is done.
 
 Files are named after their input (:func:`output_name`) and written to a hidden temporary file beside
 the final one, then renamed (:class:`AtomicParquet`; a video's rows in parts as they come): a reader
@@ -37,6 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from denseface.blendshapes import MEDIAPIPE_NAMES
 from denseface.face import Face
 from denseface.topology import N_POINTS
 
@@ -51,16 +57,42 @@ SCHEMA = pa.schema([
     ("pose", pa.list_(pa.float32(), 3)),
     ("points", pa.list_(pa.list_(pa.float32(), 3), N_POINTS)),
 ])
+OPTIONAL = {
+    "visibility": pa.field("visibility", pa.list_(pa.float32(), N_POINTS)),
+    "blendshapes": pa.field("blendshapes", pa.list_(pa.float32(), len(MEDIAPIPE_NAMES)),
+                            metadata={"names": ",".join(MEDIAPIPE_NAMES)}),
+    "transform": pa.field("transform", pa.list_(pa.float64(), 16)),
+}
 TEMPORARY_SUFFIX = ".tmp"
+
+
+def schema(optional: Sequence[str] = ()) -> pa.Schema:
+    """``SCHEMA`` and the ``optional`` columns (names of ``OPTIONAL``), in ``OPTIONAL``'s order."""
+    unknown = set(optional) - set(OPTIONAL)
+    if unknown:
+        raise ValueError(f"unknown optional columns {sorted(unknown)}; expected some of {list(OPTIONAL)}")
+    return pa.schema(list(SCHEMA) + [field for name, field in OPTIONAL.items() if name in optional])
+
+
+def _optional_values(face: Face, name: str) -> np.ndarray:
+    if name == "visibility":
+        return np.asarray(face.visibility, np.float32)
+    if name == "blendshapes":
+        return np.array([face.blendshapes[n] for n in MEDIAPIPE_NAMES], np.float32)
+    return np.asarray(face.transform, np.float64).reshape(16)
 
 
 class OutputError(OSError):
     """An output file could not be written (disk full, permissions): the job must stop."""
 
 
-def faces_table(file: str, frames: Iterable[tuple[int, float | None, Sequence[Face]]]) -> pa.Table:
+def faces_table(file: str, frames: Iterable[tuple[int, float | None, Sequence[Face]]],
+                optional: Sequence[str] = ()) -> pa.Table:
     """The rows of one input: ``frames`` yields (frame index, timestamp ms or None for an image,
-    the faces of that frame); one row per face, in ``SCHEMA``."""
+    the faces of that frame); one row per face, in ``schema(optional)`` (the faces must carry the
+    optional values asked for: blendshapes and transform when their DenseFace options are set)."""
+    table_schema = schema(optional)
+    extra: dict[str, list] = {name: [] for name in table_schema.names[len(SCHEMA):]}
     index, stamps, numbers, tracks, boxes, scores, poses, points = [], [], [], [], [], [], [], []
     for frame, timestamp_ms, faces in frames:
         for number, face in enumerate(faces):
@@ -72,6 +104,8 @@ def faces_table(file: str, frames: Iterable[tuple[int, float | None, Sequence[Fa
             scores.append(face.score)
             poses.append(face.pose)
             points.append(face.points)
+            for name, values in extra.items():
+                values.append(_optional_values(face, name))
     flat = np.asarray(points, np.float32).reshape(-1)  # the SDK's float32 values, unchanged
     columns = [
         pa.array([file] * len(index), pa.string()),
@@ -84,7 +118,11 @@ def faces_table(file: str, frames: Iterable[tuple[int, float | None, Sequence[Fa
         pa.FixedSizeListArray.from_arrays(pa.array(np.asarray(poses, np.float32).reshape(-1)), 3),
         pa.FixedSizeListArray.from_arrays(pa.FixedSizeListArray.from_arrays(pa.array(flat), 3), N_POINTS),
     ]
-    return pa.Table.from_arrays(columns, schema=SCHEMA)
+    for name, values in extra.items():
+        field = table_schema.field(name)
+        flat_values = np.asarray(values, field.type.value_type.to_pandas_dtype()).reshape(-1)
+        columns.append(pa.FixedSizeListArray.from_arrays(pa.array(flat_values), field.type.list_size))
+    return pa.Table.from_arrays(columns, schema=table_schema)
 
 
 def points_array(table: pa.Table) -> np.ndarray:
@@ -102,7 +140,7 @@ def output_name(path: Path) -> str:
 
 
 class AtomicParquet:
-    """A Parquet file (``SCHEMA``) written in parts to a hidden temporary file beside ``path`` and
+    """A Parquet file (``file_schema``, default ``SCHEMA``) written in parts to a hidden temporary file beside ``path`` and
     renamed over ``path`` by :meth:`close`; :meth:`discard` (or an exception in a ``with`` block)
     removes it instead, leaving ``path`` as it was. Not flushed to disk (fsync cost 9 ms, 40 % of an
     image's time): after a crash of the machine a renamed file may be cut short, which
@@ -112,11 +150,11 @@ class AtomicParquet:
         OutputError: the file could not be written; the message says why (disk full, permission).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, file_schema: pa.Schema = SCHEMA) -> None:
         self.path = path
         self.temporary = path.with_name(f".{path.name}.{os.getpid()}{TEMPORARY_SUFFIX}")
         self.writer: pq.ParquetWriter | None = None
-        self.writer = self._io(pq.ParquetWriter, self.temporary, SCHEMA)
+        self.writer = self._io(pq.ParquetWriter, self.temporary, file_schema)
 
     def write(self, table: pa.Table) -> None:
         """Append ``table``'s rows (one row group)."""
@@ -158,17 +196,17 @@ def write_atomically(table: pa.Table, path: Path) -> None:
     Raises:
         OutputError: as :class:`AtomicParquet`.
     """
-    with AtomicParquet(path) as file:
+    with AtomicParquet(path, table.schema) as file:
         file.write(table)
 
 
-def is_whole(path: Path) -> bool:
-    """Whether ``path`` is a whole Parquet file (its footer, written last, reads back)."""
+def is_whole(path: Path, file_schema: pa.Schema = SCHEMA) -> bool:
+    """Whether ``path`` is a whole Parquet file (its footer, written last, reads back) with the
+    columns of ``file_schema`` (a file of a job with other optional columns is not)."""
     try:
-        pq.read_metadata(path)
+        return pq.read_schema(path).equals(file_schema)
     except (OSError, ValueError):  # missing, cut short, or not Parquet (pyarrow's ArrowInvalid)
         return False
-    return True
 
 
 def remove_temporary_files(folder: Path) -> list[Path]:
