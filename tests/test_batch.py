@@ -174,7 +174,8 @@ def test_a_job_run_again_resumes_where_it_stopped(inputs, one_worker, tmp_path):
     cut = tmp_path / output_name(inputs["face"])
     cut.write_bytes(cut.read_bytes()[:-100])  # renamed, but cut short by a crash of the machine
     results = run_batch(list_inputs([inputs["face"].parent]), tmp_path, OPTIONS, workers=1)
-    assert sorted(r.file for r in results if r.resumed) == sorted(str(inputs[k]) for k in ("mirrored", "empty", "short"))
+    resumed = sorted(r.file for r in results if r.resumed)
+    assert resumed == sorted(str(inputs[k]) for k in ("mirrored", "empty", "short"))
     landmarked = [r.file for r in results if not r.resumed and r.error is None]
     assert sorted(landmarked) == sorted([str(inputs["video"]), str(inputs["face"])]) and not stale.exists()
     for path in (inputs["video"], inputs["face"]):

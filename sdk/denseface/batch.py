@@ -98,7 +98,8 @@ def list_inputs(arguments: Sequence[str | Path]) -> list[Path]:
         else:
             raise ValueError(f"no such file or folder: {argument}")
         if not named:
-            raise ValueError(f"{where} holds no images or videos (suffixes {' '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)})")
+            suffixes = " ".join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)
+            raise ValueError(f"{where} holds no images or videos (suffixes {suffixes})")
         for p in named:
             found.setdefault(p.resolve(), p)  # the same file named twice runs once
     return list(found.values())
@@ -253,10 +254,11 @@ def run_local(inputs: Sequence[Path], out_dir: Path, landmarker: Landmarker, wor
 
 def run_batch(inputs: Sequence[Path], out_dir: Path, options: DenseFaceOptions, workers: int = 0,
               on_result: Callable[[InputResult], None] | None = None, visibility: bool = False) -> list[InputResult]:
-    """Landmark ``inputs`` (e.g. from :func:`list_inputs`) into ``out_dir`` with the local engine:
-    one Parquet file per input (``records.output_name``); inputs whose file is whole, with the same
-    columns, are skipped (``resumed``). ``visibility``: add that column (see :class:`Landmarker`). ``workers``: processes, 0 = the machine's cores. ``on_result`` is called with
-    each result as it comes (progress). Returns one :class:`InputResult` per input.
+    """Landmark ``inputs`` (e.g. from :func:`list_inputs`) into ``out_dir`` with the local engine: one
+    Parquet file per input (``records.output_name``); inputs whose file is whole, with the same
+    columns, are skipped (``resumed``). ``visibility``: add that column (see :class:`Landmarker`).
+    ``workers``: processes, 0 = the machine's cores. ``on_result`` is called with each result as it
+    comes (progress). Returns one :class:`InputResult` per input.
 
     Raises:
         OutputError: ``out_dir`` is not writable, or a file could not be written (files already

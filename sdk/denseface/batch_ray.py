@@ -4,11 +4,11 @@
     ``workers`` :class:`~denseface.batch.Landmarker` actors (one CPU each) → ``write_parquet``
 
 Locally (no address) a new Ray starts on this machine; with ``address`` the job joins a running
-cluster (as ``ray.init(address=...)``: "auto" for the one this machine belongs to), whose nodes need ``denseface`` installed and the inputs and the
-output folder at the same paths (a shared file system). The rows are the local engine's
-(``records.SCHEMA``, bit for bit: the same :class:`~denseface.batch.Landmarker` makes them); Ray
-names the files (several inputs per file), so a Ray job does not resume: run an interrupted one
-again into a new folder, or use the local engine.
+cluster (as ``ray.init(address=...)``: "auto" for the one this machine belongs to), whose nodes need
+``denseface`` installed and the inputs and the output folder at the same paths (a shared file
+system). The rows are the local engine's (``records.SCHEMA``, bit for bit: the same
+:class:`~denseface.batch.Landmarker` makes them); Ray names the files (several inputs per file), so
+a Ray job does not resume: run an interrupted one again into a new folder, or use the local engine.
 
 Each input also yields one status row (frames, error, note) beside its face rows (an actor holds
 one input's rows until the input ends: ~6 kB a face, 0.7 GB for an hour of 30 fps video); the rows

@@ -24,10 +24,10 @@ Optional columns, after ``points``, in this order (``OPTIONAL``, :func:`schema`)
 A frame without faces has no row; an input without faces gives a file with no rows, so that a
 resumed job knows it is done.
 
-Files are named after their input (:func:`output_name`) and written to a hidden temporary file beside
-the final one, then renamed (:class:`AtomicParquet`; a video's rows in parts as they come): a reader
-or a resumed job sees a whole file or none. Readers of a folder skip names starting with "." or "_" (pyarrow, Spark), so the
-temporary files and the job's log are never read as data.
+Files are named after their input (:func:`output_name`) and written to a hidden temporary file
+beside the final one, then renamed (:class:`AtomicParquet`; a video's rows in parts as they come): a
+reader or a resumed job sees a whole file or none. Readers of a folder skip names starting with "."
+or "_" (pyarrow, Spark), so the temporary files and the job's log are never read as data.
 """
 from __future__ import annotations
 
@@ -140,11 +140,11 @@ def output_name(path: Path) -> str:
 
 
 class AtomicParquet:
-    """A Parquet file (``file_schema``, default ``SCHEMA``) written in parts to a hidden temporary file beside ``path`` and
-    renamed over ``path`` by :meth:`close`; :meth:`discard` (or an exception in a ``with`` block)
-    removes it instead, leaving ``path`` as it was. Not flushed to disk (fsync cost 9 ms, 40 % of an
-    image's time): after a crash of the machine a renamed file may be cut short, which
-    :func:`is_whole` tells.
+    """A Parquet file (``file_schema``, default ``SCHEMA``) written in parts to a hidden temporary file
+    beside ``path`` and renamed over ``path`` by :meth:`close`; :meth:`discard` (or an exception in
+    a ``with`` block) removes it instead, leaving ``path`` as it was. Not flushed to disk (fsync
+    cost 9 ms, 40 % of an image's time): after a crash of the machine a renamed file may be cut
+    short, which :func:`is_whole` tells.
 
     Raises (any method):
         OutputError: the file could not be written; the message says why (disk full, permission).
