@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -43,15 +44,26 @@ def load_dataset(data: Path, split: int, limit: int | None = None) -> Samples:
     """The rows of ``split`` (0 train, 1 val, 2 test) of all shards under ``data/shards``, in shard
     order, at most ``limit`` of them. Raises FileNotFoundError when there are no shards, ValueError
     when the split is empty."""
+    return _read_rows(data, lambda shard: shard["split"] == split, limit, "train.labels.build_dataset",
+                      f"no rows with split == {split}")
+
+
+def _read_rows(data: Path, select: Callable[[np.lib.npyio.NpzFile], np.ndarray], limit: int | None,
+               builder: str, empty: str) -> Samples:
+    """The rows of every shard under ``data/shards`` where ``select(shard)`` (a bool mask) holds, in
+    shard order, at most ``limit`` of them; shards without rows (every photo rejected) are passed over.
+    Raises FileNotFoundError naming ``builder`` when there are no shards, ValueError saying ``empty``
+    when no row is selected."""
     paths = sorted((data / "shards").glob("shard_*.npz"))
     if not paths:
-        raise FileNotFoundError(f"no shards found: expected {data}/shards/shard_NNNNN.npz "
-                                "(train.labels.build_dataset)")
+        raise FileNotFoundError(f"no shards found: expected {data}/shards/shard_NNNNN.npz ({builder})")
     parts: dict[str, list[np.ndarray]] = {field: [] for field in SHARD_FIELDS}
     count = 0
     for path in paths:
         with np.load(path) as shard:
-            rows = np.flatnonzero(shard["split"] == split)
+            if "split" not in shard.files:
+                continue
+            rows = np.flatnonzero(select(shard))
             if limit is not None:
                 rows = rows[: limit - count]
             for field in SHARD_FIELDS:
@@ -60,7 +72,7 @@ def load_dataset(data: Path, split: int, limit: int | None = None) -> Samples:
         if limit is not None and count >= limit:
             break
     if count == 0:
-        raise ValueError(f"{data}/shards hold no rows with split == {split}")
+        raise ValueError(f"{data}/shards hold {empty}")
     return Samples(**{field: np.concatenate(parts[field]) for field in SHARD_FIELDS})
 
 
@@ -71,27 +83,17 @@ def load_real_photos(data: Path, split: int, include_renders: bool, profiles_onl
     ``profiles_only`` only CFP's profile photos (and their renders). Photos whose teacher disagrees with
     their own fiducials (nose tip or mouth corner further apart than ``max_disagreement`` × √(w·h) of
     the 68-point box) are left out with their renders. Raises as ``load_dataset``."""
-    paths = sorted((data / "shards").glob("shard_*.npz"))
-    if not paths:
-        raise FileNotFoundError(f"no shards found: expected {data}/shards/shard_NNNNN.npz "
-                                "(train.labels.real_photos build)")
-    parts: dict[str, list[np.ndarray]] = {field: [] for field in SHARD_FIELDS}
-    for path in paths:
-        with np.load(path) as shard:
-            if "split" not in shard.files:  # a shard whose photos were all rejected
-                continue
-            keep = ((shard["split"] == split) & (shard["nose_tip"] <= max_disagreement)
-                    & (shard["mouth_corner"] <= max_disagreement))
-            if not include_renders:
-                keep &= shard["view"] == 0
-            if profiles_only:
-                keep &= shard["profile"]
-            for field in SHARD_FIELDS:
-                parts[field].append(shard[field][keep])
-    samples = Samples(**{field: np.concatenate(parts[field]) for field in SHARD_FIELDS})
-    if len(samples) == 0:
-        raise ValueError(f"{data}/shards hold no kept rows with split == {split}")
-    return samples
+
+    def select(shard: np.lib.npyio.NpzFile) -> np.ndarray:
+        keep = ((shard["split"] == split) & (shard["nose_tip"] <= max_disagreement)
+                & (shard["mouth_corner"] <= max_disagreement))
+        if not include_renders:
+            keep &= shard["view"] == 0
+        if profiles_only:
+            keep &= shard["profile"]
+        return keep
+
+    return _read_rows(data, select, None, "train.labels.real_photos build", f"no kept rows with split == {split}")
 
 
 def concat_samples(first: Samples, second: Samples) -> Samples:
