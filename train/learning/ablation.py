@@ -65,7 +65,13 @@ VARIANTS: dict[str, list[str]] = {
     # --real-weight times as often as a render (run with --common --steps-per-epoch N: equal budgets)
     "cfp_x3": ["--real-data", str(CACHE / "dataset_cfp"), "--real-weight", "3"],
     "cfp_x8": ["--real-data", str(CACHE / "dataset_cfp"), "--real-weight", "8"],
-    "cfp_profiles_x8": ["--real-data", str(CACHE / "dataset_cfp"), "--real-weight", "8", "--real-profiles-only"],
+    # the profiles alone (real_photos build --view profile: the same rows as dataset_cfp's profiles), and
+    # with two re-posed renders each turned 10–20° further out (--view profile --reprofile 2); ×3 keeps
+    # the real share near ×8's (54 % vs 51 % of the draws)
+    "cfp_profiles_x8": ["--real-data", str(CACHE / "dataset_cfp_profiles"), "--real-weight", "8",
+                        "--real-profiles-only"],
+    "cfp_profiles_reposed_x3": ["--real-data", str(CACHE / "dataset_cfp_profiles_reposed"), "--real-weight", "3",
+                                "--real-profiles-only", "--real-renders"],
     "cfp_reposed_x3": ["--real-data", str(CACHE / "dataset_cfp"), "--real-weight", "3", "--real-renders"],
 }
 BATCH = 64
