@@ -118,7 +118,7 @@ def test_video_writes_one_json_line_per_frame_without_a_video(model, tmp_path, c
 
 
 @pytest.mark.usefixtures("shared_data")  # reads IMAGE
-def test_image_writes_an_obj_mesh(model, tmp_path):
+def test_image_writes_an_obj_or_a_ply_mesh_by_extension(model, tmp_path):
     from denseface.topology import load_topology
 
     png, mesh = tmp_path / "out.png", tmp_path / "face.obj"
@@ -128,8 +128,12 @@ def test_image_writes_an_obj_mesh(model, tmp_path):
     topology = load_topology()
     assert kinds.count("o") == 1 and kinds.count("v") == 520 and kinds.count("vt") == 520
     assert kinds.count("f") == topology.triangles.shape[0]
-    with pytest.raises(SystemExit, match="extension '.ply'"):
-        main(["image", str(IMAGE), "-o", str(png), "--mesh", str(tmp_path / "face.ply"), "--model", model])
+    ply = tmp_path / "face.ply"
+    assert main(["image", str(IMAGE), "-o", str(png), "--mesh", str(ply), "--model", model]) == 0
+    header = ply.read_bytes().split(b"end_header")[0].decode("ascii")
+    assert "element vertex 520" in header and f"element face {topology.triangles.shape[0]}" in header
+    with pytest.raises(SystemExit, match=r"extension '\.stl'.*use \.obj or \.ply"):
+        main(["image", str(IMAGE), "-o", str(png), "--mesh", str(tmp_path / "face.stl"), "--model", model])
 
 
 def test_demo(model, tmp_path):

@@ -1,4 +1,4 @@
-"""denseface.export and Face.to_dict: JSON-ready faces, and OBJ meshes read back by a separate parser."""
+"""denseface.export and Face.to_dict: JSON-ready faces, and OBJ and PLY meshes read back by separate parsers."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from denseface.export import frame_document, obj_text, write_obj
+from denseface.export import frame_document, obj_text, ply_bytes, write_mesh, write_obj
 from denseface.face import json_ready, make_face
 from denseface.topology import load_topology
 
@@ -38,10 +38,52 @@ def read_obj(text: str) -> dict:
     return mesh
 
 
+PLY_TYPES = {"char": "i1", "uchar": "u1", "short": "i2", "ushort": "u2", "int": "i4", "uint": "u4",
+             "float": "f4", "double": "f8", "int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2",
+             "int32": "i4", "uint32": "u4", "float32": "f4", "float64": "f8"}
+
+
+def read_ply(data: bytes) -> dict:
+    """A minimal PLY reader, written from the format's definition (Turk's PLY: an ASCII header of
+    "element NAME COUNT" lines, each followed by its "property TYPE NAME" or "property list
+    COUNT_TYPE ITEM_TYPE NAME" lines, then the elements' rows in order, here binary little-endian).
+    Returns {element: {property: (COUNT,) array, or a list of arrays for a list property}}."""
+    head, _, body = data.partition(b"end_header\n")
+    lines = head.decode("ascii").splitlines()
+    assert lines[0] == "ply" and lines[1] == "format binary_little_endian 1.0", lines[:2]
+    elements: list[tuple[str, int, list]] = []
+    for line in lines[2:]:
+        kind, *fields = line.split()
+        if kind == "element":
+            elements.append((fields[0], int(fields[1]), []))
+        elif kind == "property":
+            elements[-1][2].append(fields)
+        else:
+            assert kind == "comment", line
+    view, at, mesh = memoryview(body), 0, {}
+    for name, count, properties in elements:
+        columns = {p[-1]: [] for p in properties}
+        for _ in range(count):
+            for p in properties:
+                if p[0] == "list":
+                    size = np.frombuffer(view, "<" + PLY_TYPES[p[1]], 1, at)[0]
+                    at += np.dtype(PLY_TYPES[p[1]]).itemsize
+                    item = np.dtype("<" + PLY_TYPES[p[2]])
+                    columns[p[-1]].append(np.frombuffer(view, item, int(size), at))
+                    at += item.itemsize * int(size)
+                else:
+                    columns[p[-1]].append(np.frombuffer(view, "<" + PLY_TYPES[p[0]], 1, at)[0])
+                    at += np.dtype(PLY_TYPES[p[0]]).itemsize
+        mesh[name] = {key: values if properties[[q[-1] for q in properties].index(key)][0] == "list"
+                      else np.array(values) for key, values in columns.items()}
+    assert at == len(body), "bytes left after the last element"
+    return mesh
+
+
 def test_to_dict_has_the_documented_keys_and_json_values():
     face = frontal_face(track_id=3)
     d = face.to_dict()
-    assert list(d)[:6] == ["box", "score", "track_id", "pose", "points68", "points"]
+    assert list(d)[:7] == ["box", "score", "track_id", "pose", "points68", "points", "visibility"]
     assert json.loads(json.dumps(d)) == d  # plain JSON types only
     np.testing.assert_allclose(d["box"], face.box, atol=0.005)
     assert d["score"] == 0.9 and d["track_id"] == 3
@@ -49,8 +91,11 @@ def test_to_dict_has_the_documented_keys_and_json_values():
     assert np.asarray(d["points"]).shape == (520, 3) and np.asarray(d["points68"]).shape == (68, 3)
     np.testing.assert_allclose(d["points"], face.points, atol=0.005)
     assert d["points"][0] == [round(float(v), 2) for v in face.points[0]]
+    np.testing.assert_allclose(d["visibility"], face.visibility, atol=0.005)
+    assert d["visibility"][0] == round(float(face.visibility[0]), 2)
     exact = face.to_dict(decimals=None)
     np.testing.assert_array_equal(np.float32(exact["points"]), face.points)
+    np.testing.assert_array_equal(np.float32(exact["visibility"]), face.visibility)
 
 
 def test_to_dict_of_a_caller_box_face_in_image_mode():
@@ -107,3 +152,33 @@ def test_obj_of_no_faces_has_no_objects():
 def test_obj_write_errors_are_os_errors(tmp_path):
     with pytest.raises(OSError):
         write_obj(tmp_path / "missing" / "faces.obj", [frontal_face()])
+
+
+def test_ply_holds_each_face_with_the_topology_triangles_and_uvs(tmp_path):
+    topology = load_topology()
+    faces = [frontal_face(), frontal_face(x=420.0, y=260.0)]
+    path = tmp_path / "faces.PLY"  # the extension in any case
+    write_mesh(path, faces)
+    mesh = read_ply(path.read_bytes())
+    n, m = topology.mean_shape.shape[0], topology.triangles.shape[0]
+    vertex, face_element = mesh["vertex"], mesh["face"]
+    assert set(mesh) == {"vertex", "face"} and len(vertex["x"]) == 2 * n and len(face_element["vertex_indices"]) == 2 * m
+    xyz = np.stack([vertex["x"], vertex["y"], vertex["z"]], 1)
+    triangles = np.array(face_element["vertex_indices"])  # (2m, 3), 0-based over all vertices
+    for i, face in enumerate(faces):
+        np.testing.assert_array_equal(xyz[i * n:(i + 1) * n], face.points * np.float32([1, -1, 1]))  # y up, float32
+        np.testing.assert_array_equal(triangles[i * m:(i + 1) * m] - i * n, topology.triangles)
+        np.testing.assert_array_equal(np.stack([vertex["s"], vertex["t"]], 1)[i * n:(i + 1) * n], topology.uv)
+
+
+def test_ply_of_no_faces_has_no_vertices():
+    mesh = read_ply(ply_bytes([]))
+    assert len(mesh["vertex"]["x"]) == 0 and len(mesh["face"]["vertex_indices"]) == 0
+
+
+def test_write_mesh_picks_obj_by_extension_and_rejects_others(tmp_path):
+    write_mesh(tmp_path / "face.obj", [frontal_face()])
+    assert read_obj((tmp_path / "face.obj").read_text())["objects"][0]["name"] == "face_0"
+    with pytest.raises(ValueError, match=r"extension '\.stl'.*\.obj or \.ply"):
+        write_mesh(tmp_path / "face.stl", [frontal_face()])
+    assert not (tmp_path / "face.stl").exists()

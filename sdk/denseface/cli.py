@@ -1,9 +1,9 @@
 """The denseface command line (also: python -m denseface).
 
-  denseface image IN.jpg -o OUT.png [--json OUT.json] [--mesh OUT.obj]   one image: drawing, JSON, mesh
-  denseface video IN.mp4 [-o OUT.mp4] [--jsonl OUT.jsonl]                every frame (tracking, smoothing)
-  denseface demo [-o demo.png] [--json ...] [--mesh ...]                 scikit-image's astronaut photo
-  denseface batch INPUT... --out DIR [--engine ray]                      folders of images and videos -> Parquet
+  denseface image IN.jpg -o OUT.png [--json OUT.json] [--mesh OUT.obj|.ply]   one image: drawing, JSON, mesh
+  denseface video IN.mp4 [-o OUT.mp4] [--jsonl OUT.jsonl]                      every frame (tracking, smoothing)
+  denseface demo [-o demo.png] [--json ...] [--mesh ...]                       scikit-image's astronaut photo
+  denseface batch INPUT... --out DIR [--engine ray]                            folders of images and videos -> Parquet
 
 The input and the output paths are checked before any work. Timings per stage are printed to stderr
 at the end: the SDK's stages (detect, crop, infer, decode, smooth) and the command's own (read, draw,
@@ -115,8 +115,9 @@ def add_exports(command: argparse.ArgumentParser) -> None:
     command.add_argument("--json", type=Path, default=None,
                          help="also write the faces as JSON to this file (Face.to_dict() of each; default: none)")
     command.add_argument("--mesh", type=Path, default=None,
-                         help="also write the faces as a Wavefront OBJ mesh (the topology's triangles and UVs; "
-                              "Blender, MeshLab) to this file (default: none)")
+                         help="also write the faces as a mesh (the topology's triangles and UVs; Blender, "
+                              "MeshLab) to this file, Wavefront OBJ or binary PLY by its extension, .obj or .ply "
+                              "(default: none)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,12 +15,10 @@ from typing import NoReturn
 import cv2
 import numpy as np
 
+from denseface import export
 from denseface.api import DenseFace, DenseFaceOptions, RunningMode
 from denseface.checks import prepare_frame
-from denseface.export import write_obj
 from denseface.landmark_model import BUNDLED_MODELS, DEFAULT_MODEL
-
-MESH_EXTENSIONS = (".obj",)
 
 
 def fail(message: str) -> NoReturn:
@@ -90,9 +88,10 @@ def load_denseface(args: argparse.Namespace, mode: RunningMode) -> DenseFace:
 
 
 def check_mesh_output(path: Path | None) -> None:
-    """Fail unless ``path`` (when given) ends in a mesh extension and ``check_output`` passes."""
-    if path is not None and path.suffix.lower() not in MESH_EXTENSIONS:
-        fail(f"cannot write a mesh with extension {path.suffix!r} ({path}); use {', '.join(MESH_EXTENSIONS)}")
+    """Fail unless ``path`` (when given) ends in a mesh extension (.obj or .ply, ``export.MESH_WRITERS``)
+    and ``check_output`` passes."""
+    if path is not None and path.suffix.lower() not in export.MESH_WRITERS:
+        fail(f"cannot write a mesh with extension {path.suffix!r} ({path}); use {' or '.join(export.MESH_WRITERS)}")
     check_output(path)
 
 
@@ -105,8 +104,9 @@ def write_json(path: Path, document: dict) -> None:
 
 
 def write_mesh(path: Path, faces: list) -> None:
-    """Write ``faces`` as a Wavefront OBJ mesh to ``path``; fails (one line) when it cannot be written."""
+    """Write ``faces`` as a mesh to ``path``, OBJ or PLY by its extension (checked by
+    ``check_mesh_output``); fails (one line) when it cannot be written."""
     try:
-        write_obj(path, faces)
+        export.write_mesh(path, faces)
     except OSError as error:
         fail(f"cannot write {path}: {error.strerror or error}")
