@@ -44,7 +44,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import cv2
 import numpy as np
@@ -59,6 +59,9 @@ from train.learning.augment import MARGIN
 
 # A model on one crop: (120, 120, 3) uint8 RGB → (K, 3) float32 crop pixels (K = 520 or 68, the first
 # 68 being the iBUG 68), x right, y down, pixel centres at integers.
+if TYPE_CHECKING:
+    import keras
+
 CropPredictor = Callable[[np.ndarray], np.ndarray]
 CED_MAX_NME = 10.0  # % : the CED plot's x range
 
@@ -128,6 +131,22 @@ def tflite_predictor(path: str | Path, mirror_average: bool = False) -> CropPred
     return lambda crop: to_crop_points(model.run(crop))
 
 
+def keras_crop_points(model: keras.Model, crops: np.ndarray, batch_statistics: bool = False,
+                      batch: int = 64) -> np.ndarray:
+    """(N, 520, 3) float64 points in crop pixels (z as the model gives it) of a Keras landmark model on
+    (N, 120, 120, 3) crops, in batches; BatchNorm in inference mode unless ``batch_statistics``."""
+    outputs = [np.asarray(model(crops[i:i + batch].astype(np.float32), training=batch_statistics))
+               for i in range(0, len(crops), batch)]
+    return np.concatenate(outputs).reshape(len(crops), -1, 3).astype(np.float64) * MODEL_INPUT
+
+
+def aflw_dev_summary(report: NMEReport) -> dict[str, object]:
+    """An aflw_dev report (``score_aflw_dev``) as JSON-able numbers: the three |yaw| bins' NME (%), their
+    balanced mean, and the failures (NME > 10 %) of the >60° bin among its images."""
+    return {"bins": list(report.bins), "balanced": report.balanced, "failures_over_60": report.failures[2],
+            "count_over_60": report.counts[2]}
+
+
 def tddfa_predictor() -> CropPredictor:
     """3DDFA_V2 (mb05) as a CropPredictor: (68, 3) points in 3DDFA's crop frame (use with
     ``pixel_centres=False``)."""
@@ -159,14 +178,24 @@ def row_standard_crops(predict: CropPredictor, gt: Aflw2000, pixel_centres: bool
     return nme_report(pred, gt.pts68, gt.yaw)
 
 
+def aflw_dev_crops(dev: AflwDev) -> np.ndarray:
+    """(N, 120, 120, 3) uint8 RGB: aflw_dev's crops in ``dev.names`` order."""
+    return np.stack([read_rgb(AFLW_DEV / "crops" / name) for name in dev.names])
+
+
+def score_aflw_dev(crop_points: np.ndarray, dev: AflwDev, pixel_centres: bool = True) -> NMEReport:
+    """Row 6's scores of predicted (N, K ≥ 68, 2 or 3) points on aflw_dev's crops (crop pixels; the
+    first 68 are iBUG's), on AFLW's visible 21 points."""
+    pred = np.stack([aflw21(crop_to_original(points[IBUG68, :2], roi_box, pixel_centres))
+                     for points, roi_box in zip(crop_points, dev.roi_box)])
+    side = dev.roi_box[:, 2] - dev.roi_box[:, 0]
+    return binned_report(nme21_per_image(pred.astype(dev.pts21.dtype), dev.pts21, dev.visible, side), dev.yaw)
+
+
 def row_aflw_dev(predict: CropPredictor, dev: AflwDev, pixel_centres: bool = True) -> NMEReport:
     """Row 6: ``predict`` on aflw_dev's 120×120 crops, scored on AFLW's visible 21 points."""
-    pred = np.empty_like(dev.pts21)
-    for i, name in enumerate(dev.names):
-        points = crop_to_original(predict(read_rgb(AFLW_DEV / "crops" / name))[IBUG68], dev.roi_box[i], pixel_centres)
-        pred[i] = aflw21(points)
-    side = dev.roi_box[:, 2] - dev.roi_box[:, 0]
-    return binned_report(nme21_per_image(pred, dev.pts21, dev.visible, side), dev.yaw)
+    return score_aflw_dev(np.stack([predict(read_rgb(AFLW_DEV / "crops" / name)) for name in dev.names]), dev,
+                          pixel_centres)
 
 
 def gt_box(pts68: np.ndarray) -> tuple[float, float, float, float]:

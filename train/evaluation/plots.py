@@ -101,7 +101,8 @@ def contact_sheet(shard_paths: list[Path], out_path: Path, count: int = 48, seed
 
 def draw_training_curves(log_csv: Path, out_png: Path) -> Path:
     """Training curves from a Keras CSVLogger file (train.learning.training's log.csv): loss and val_loss per epoch
-    (left, log scale) and validation 68-point NME in % (right). A repeated epoch (a resumed run)
+    (left, log scale) and validation 68-point NME in % (right; with the aflw_dev balanced NME where
+    the log has it). A repeated epoch (a resumed run)
     keeps its last row."""
     import csv
 
@@ -117,9 +118,15 @@ def draw_training_curves(log_csv: Path, out_png: Path) -> Path:
     left.set_title("loss")
     left.legend()
     if epochs and "val_nme68" in rows[epochs[0]]:
-        right.plot([e + 1 for e in epochs], [float(rows[e]["val_nme68"]) for e in epochs], marker=".", c="C2")
+        right.plot([e + 1 for e in epochs], [float(rows[e]["val_nme68"]) for e in epochs], marker=".", c="C2",
+                   label="validation renders, 68 points")
+    if epochs and "aflw_dev" in rows[epochs[0]]:  # --aflw-dev-every: the scored epochs only
+        scored = [e for e in epochs if np.isfinite(float(rows[e]["aflw_dev"]))]
+        right.plot([e + 1 for e in scored], [float(rows[e]["aflw_dev"]) for e in scored], marker="o", c="C3",
+                   label="aflw_dev balanced, 21 points")
+        right.legend()
     right.set_xlabel("epoch")
-    right.set_title("validation NME, 68 points (%)")
+    right.set_title("NME (%)")
     right.grid(alpha=0.3)
     fig.tight_layout()
     out_png = Path(out_png)

@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from denseface.crop import MODEL_INPUT
-from denseface.decode import to_crop_points
-from denseface.topology import IBUG68, N_POINTS
+from denseface.topology import IBUG68
 from train.data import CACHE
 
 if TYPE_CHECKING:
@@ -74,7 +73,6 @@ VARIANTS: dict[str, list[str]] = {
                                 "--real-profiles-only", "--real-renders"],
     "cfp_reposed_x3": ["--real-data", str(CACHE / "dataset_cfp"), "--real-weight", "3", "--real-renders"],
 }
-BATCH = 64
 
 
 def run_one(variant: str, args: argparse.Namespace) -> Path:
@@ -100,33 +98,19 @@ def validation_nme(model: keras.Model, data: Path, max_val: int, batch_statistic
     """(68-point 2-D NME, dense 520-point 3-D NME), both %, of a landmark model on the first ``max_val``
     validation rows' central crops; with ``batch_statistics`` BatchNorm uses each batch's own
     statistics (batches of 64), else its moving averages."""
-    from train.evaluation.evaluate import dense_nme
+    from train.evaluation.evaluate import dense_nme, keras_crop_points
     from train.evaluation.metrics import nme_per_image
     from train.learning.augment import MARGIN
     from train.learning.dataset import VAL_SPLIT, load_dataset
 
     samples = load_dataset(data, VAL_SPLIT, max_val)
-    crops = samples.images[:, MARGIN:MARGIN + MODEL_INPUT, MARGIN:MARGIN + MODEL_INPUT].astype(np.float32)
-    pred = np.concatenate([np.asarray(model(crops[i:i + BATCH], training=batch_statistics))
-                           for i in range(0, len(crops), BATCH)]).reshape(-1, N_POINTS, 3).astype(np.float64)
-    pred *= MODEL_INPUT
+    crops = samples.images[:, MARGIN:MARGIN + MODEL_INPUT, MARGIN:MARGIN + MODEL_INPUT]
+    pred = keras_crop_points(model, crops, batch_statistics)
     label = samples.points.astype(np.float64) - [MARGIN, MARGIN, 0.0]
     nme68 = float(nme_per_image(pred[:, IBUG68, :2], label[:, IBUG68, :2]).mean())
     for points in (pred, label):
         points[..., 2] -= points[..., 2].mean(axis=1, keepdims=True)
     return nme68, float(dense_nme(pred, label).mean())
-
-
-def aflw_dev_scores(model: keras.Model) -> dict[str, object]:
-    """The aflw_dev row (``train.evaluation.evaluate.row_aflw_dev``) of a landmark model in inference mode."""
-    from train.evaluation.evaluate import load_aflw_dev, row_aflw_dev
-
-    def predict(crop: np.ndarray) -> np.ndarray:
-        return to_crop_points(np.asarray(model(crop[None].astype(np.float32), training=False))[0])
-
-    report = row_aflw_dev(predict, load_aflw_dev())
-    return {"bins": list(report.bins), "balanced": report.balanced, "failures_over_60": report.failures[2],
-            "count_over_60": report.counts[2]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -153,6 +137,12 @@ def main(argv: list[str] | None = None) -> None:
               + (f", common flags {' '.join(args.common)}" if args.common else ""))
     import keras  # here, not at the top: --help and the spawned runs need no TensorFlow in this process
 
+    from train.evaluation.evaluate import (aflw_dev_crops, aflw_dev_summary, keras_crop_points, load_aflw_dev,
+                                           score_aflw_dev)
+
+    aflw_dev = load_aflw_dev()
+    aflw_dev_images = aflw_dev_crops(aflw_dev)
+
     table = {}
     for variant in args.variants:
         out = run_one(variant, args)
@@ -163,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
         table[variant] = {"flags": VARIANTS[variant],
                           "logged_val_nme68_by_epoch": [float(r["val_nme68"]) for r in rows],
                           "logged_train_nme68_by_epoch": [float(r["nme68"]) for r in rows],
-                          "val_nme68": nme68, "val_nme520": nme520, "aflw_dev": aflw_dev_scores(model)}
+                          "val_nme68": nme68, "val_nme520": nme520,
+                          "aflw_dev": aflw_dev_summary(score_aflw_dev(keras_crop_points(model, aflw_dev_images), aflw_dev))}
     stats = "batch statistics" if args.init is None else "inference mode"
     print(f"Ablation ({budget}); validation with {stats}; aflw_dev: AFLW 21 points / (roi side / √2), "
           "|yaw| bins [0,30] / (30,60] / >60")

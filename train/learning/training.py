@@ -10,7 +10,8 @@ Reads every DATASET_DIR/shards/shard_*.npz into memory (uint8 images), trains on
 validates on ``split == 1`` (AFLW2000 is never used). Each epoch writes to RUN_DIR: ``backup/`` (model,
 optimizer and epoch; ``--resume`` continues a killed run from the last finished epoch), ``best.keras``
 (the lowest validation 68-point NME so far), ``last.keras`` (the latest epoch), ``log.csv`` (loss, val_loss, nme68, val_nme68, lr and
-training images/s per epoch) and ``curves.png``. ``config.json`` records the command line.
+training images/s per epoch; with ``--aflw-dev-every N`` the aflw_dev score every N epochs, beside
+``epoch_NNN.keras``) and ``curves.png``. ``config.json`` records the command line.
 
 Data pipeline (``train.learning.dataset``): shuffled indices → batches gathered from the in-memory
 arrays → ``train.learning.augment`` (training) or the central 120-pixel crop (validation), in
@@ -105,6 +106,35 @@ class DrawCurves(keras.callbacks.Callback):
         draw_training_curves(self.log, self.png)
 
 
+class AflwDevCurve(keras.callbacks.Callback):
+    """The learning curve on aflw_dev (real photos; ``train.evaluation.evaluate.aflw_dev_summary``): after
+    every ``every``-th epoch and the last, the float model in inference mode is scored there and
+    ``aflw_dev`` (balanced NME %) and ``aflw_dev_fail60`` (failures at >60°) join the epoch's logs (NaN
+    on the other epochs; run before the CSVLogger), and the weights are kept as ``epoch_NNN.keras`` —
+    the checkpoints a run's model is chosen among (aflw_dev chooses; nothing is fitted to it)."""
+
+    def __init__(self, every: int, epochs: int, out: Path) -> None:
+        super().__init__()
+        from train.evaluation.evaluate import aflw_dev_crops, load_aflw_dev
+
+        self.every, self.epochs, self.out = every, epochs, out
+        self.dev = load_aflw_dev()
+        self.crops = aflw_dev_crops(self.dev)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        from train.evaluation.evaluate import aflw_dev_summary, keras_crop_points, score_aflw_dev
+
+        if logs is None:
+            return
+        logs["aflw_dev"] = logs["aflw_dev_fail60"] = float("nan")
+        if (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs:
+            summary = aflw_dev_summary(score_aflw_dev(keras_crop_points(self.model, self.crops), self.dev))
+            logs["aflw_dev"], logs["aflw_dev_fail60"] = summary["balanced"], summary["failures_over_60"]
+            self.model.save(self.out / f"epoch_{epoch + 1:03d}.keras")
+            print(f"epoch {epoch + 1}: aflw_dev {summary['bins']} -> {summary['balanced']:.3f}, "
+                  f"failures >60: {summary['failures_over_60']}", flush=True)
+
+
 def best_logged(log: Path, column: str) -> float | None:
     """The lowest value of ``column`` in a CSV log, or None when there is no log yet."""
     if not log.exists():
@@ -186,6 +216,7 @@ def train_model(args: argparse.Namespace) -> keras.callbacks.History:
             initial_value_threshold=best,
         ),
         keras.callbacks.ModelCheckpoint(str(out / "last.keras")),  # every epoch: the run's final weights
+        *([AflwDevCurve(args.aflw_dev_every, args.epochs, out)] if args.aflw_dev_every else []),
         keras.callbacks.CSVLogger(str(log), append=True),
         DrawCurves(log, out / "curves.png"),
     ]
@@ -242,6 +273,9 @@ def main(argv: list[str] | None = None) -> None:
                              "fraction of the face size (real_photos.fiducial_agreement)")
     parser.add_argument("--steps-per-epoch", type=int, default=0,
                         help="training steps per epoch (0: one pass over --data's training rows)")
+    parser.add_argument("--aflw-dev-every", type=int, default=0,
+                        help="score the model on aflw_dev every N epochs and after the last (the learning curve; "
+                             "log.csv's aflw_dev column) and keep those epochs' weights; 0: never")
     parser.add_argument("--pca-components", type=int, default=0,
                         help="a shape-prior head of this many principal directions of the targets (0: linear head)")
     parser.add_argument("--width", choices=sorted(WIDTHS), default="full",
