@@ -62,17 +62,21 @@ def test_latency_quick_run_writes_json_and_png(synthetic_int8, tmp_path, capsys)
     from benchmarks import latency
 
     latency.main(["--model", str(synthetic_int8), "--frames", "4", "--warmup", "1", "--threads", "1",
-                  "--runs", "image:aflw", "video:moving", "--model-invokes", "5", "--facemesh-python", "none",
-                  "--out", str(tmp_path)])
+                  "--runs", "image:aflw", "video:moving", "video:moving:fresh", "--model-invokes", "5",
+                  "--facemesh-python", "none", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
     assert "End to end" in printed and "Model alone" in printed and "Targets" in printed
     data = json.loads((tmp_path / "latency.json").read_text())
     assert (tmp_path / "latency.png").stat().st_size > 0
     runs = {r["run"]: r for r in data["runs"]}
-    assert set(runs) == {"image:aflw", "video:moving"}
+    assert set(runs) == {"image:aflw", "video:moving", "video:moving:fresh"}
     ours = runs["video:moving"]["pipelines"]["denseface"]
     assert ours["end_to_end"]["n"] == 4 and ours["stages"]["infer"]["frames_run"] == 4
     assert "smooth" in ours["stages"] and "error" in runs["image:aflw"]["pipelines"]["facemesh-py"]
+    fresh = runs["video:moving:fresh"]  # redetect_interval=1: the detector on every timed frame
+    assert fresh["redetect_interval"] == 1 and runs["video:moving"]["redetect_interval"] == 30
+    assert fresh["pipelines"]["denseface"]["stages"]["detect"]["frames_run"] == 4
+    assert "video:moving:fresh / video:moving denseface p50, 1 thread(s)" in printed
 
 
 def test_flops_counts_the_synthetic_dense_layer(synthetic_int8, tmp_path):

@@ -1,4 +1,5 @@
-"""VIDEO mode's tracks: ids, fresh results after scene cuts, the content check's like-with-like thumbnails."""
+"""VIDEO mode's tracks: ids, fresh results after scene cuts, fresh scores with redetect_interval=1, the
+content check's like-with-like thumbnails."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ import pytest
 
 from denseface import DenseFace, RunningMode
 from denseface.crop import square_transform
+from denseface.detect import DetectorOptions, FaceDetector
 from denseface.landmark_model import BUNDLED_MODELS
 from denseface.track import APPEARANCE_SIDE, moved_appearance
 from train.data import AFLW2000
@@ -48,6 +50,39 @@ def test_cuts_between_different_faces_give_fresh_faces_and_new_ids():
         x0, y0, x1, y1 = expected[s - 1].box
         cx, cy = (expected[s].box[0] + expected[s].box[2]) / 2, (expected[s].box[1] + expected[s].box[3]) / 2
         assert x0 <= cx <= x1 and y0 <= cy <= y1
+
+
+def hand_held(photo: np.ndarray, k: int) -> np.ndarray:
+    """Frame ``k`` of a hand-held shot of ``photo``: moved 3 px right and 2 px up per frame (edges
+    repeated), its brightness 100, 94, 88, 82 % in turn, so that the detector's score changes."""
+    moved = cv2.warpAffine(photo, np.float32([[1, 0, 3 * k], [0, 1, -2 * k]]), photo.shape[1::-1],
+                           borderMode=cv2.BORDER_REPLICATE)
+    return np.clip(moved * (1.0 - 0.06 * (k % 4)), 0, 255).astype(np.uint8)
+
+
+@needs_model
+@pytest.mark.usefixtures("shared_data")
+def test_redetect_interval_1_scores_every_frame_with_that_frames_detection():
+    """Eight hand-held frames of one photo, then the next one blurred beyond the detector. With
+    redetect_interval=1 each frame's score is the one a FaceDetector of its own gives that frame, on
+    one track, and the blurred frame gives [] at once. With the default (30) every frame keeps the
+    first frame's score and the blurred frame still gives the tracked face (until a redetection)."""
+    photo = aflw(2)
+    frames = [hand_held(photo, k) for k in range(8)]
+    blurred = cv2.GaussianBlur(hand_held(photo, 8), (0, 0), 15)
+    detector = FaceDetector(DetectorOptions())  # the SDK's default detector, run apart from DenseFace
+    scores = [detection.score for (detection,) in map(detector.detect, frames)]
+    assert len(set(scores)) > 1 and detector.detect(blurred) == []  # the premises
+    fresh = DenseFace(running_mode=RunningMode.VIDEO, redetect_interval=1)
+    default = DenseFace(running_mode=RunningMode.VIDEO)
+    for k, frame in enumerate(frames):
+        (face,) = fresh.landmarks_for_video(frame, 33.0 * k)
+        assert face.track_id == 0 and face.score == pytest.approx(scores[k], abs=1e-6), f"frame {k}"
+        (face,) = default.landmarks_for_video(frame, 33.0 * k)
+        assert face.track_id == 0 and face.score == pytest.approx(scores[0], abs=1e-6), f"frame {k}"
+    assert fresh.landmarks_for_video(blurred, 33.0 * 8) == []
+    (face,) = default.landmarks_for_video(blurred, 33.0 * 8)
+    assert face.track_id == 0 and face.score == pytest.approx(scores[0], abs=1e-6)
 
 
 @needs_model

@@ -84,7 +84,9 @@ class DenseFaceOptions:
         beta: VIDEO: One-Euro speed coefficient, 1/px (>= 0); higher = less lag on fast motion.
         redetect_interval: VIDEO: run the detector every this many frames even while tracking (to
             find new faces and drop faces the detector no longer sees); 0 = only when no face is
-            tracked or a track is lost.
+            tracked or a track is lost; 1 = on every frame: each ``Face.score`` is that frame's
+            detection's and a face the detector no longer finds is dropped on that frame, at the
+            detector's cost on every frame (COST_PLACEHOLDER).
         mirror_average: run the landmark model on each crop and on its mirror image and average the
             two (``LandmarkModel.run``): twice the model's time, for accuracy (aflw_dev balanced NME
             of the full model 5.22 → 5.04, lite 5.77 → 5.54: models/MODEL_CARD.md).

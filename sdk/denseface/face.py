@@ -31,7 +31,10 @@ class Face:
         score: the detector's score in [0, 1] for a detected face; NaN for a face from a caller's
             box. VIDEO mode: the score of the detection that started or last confirmed the track
             (the detector runs on the first frame of every track, after a scene cut, and every
-            ``redetect_interval`` frames; in between a tracked face keeps its score).
+            ``redetect_interval`` frames; in between a tracked face keeps its score). With
+            ``redetect_interval=1`` the detector runs on every frame, so the score is that frame's
+            detection's, and a face the detector no longer finds is dropped on that frame; the cost
+            is the detector's on every frame (COST_PLACEHOLDER).
         track_id: VIDEO mode: the face's track, an int >= 0, the same on every frame while the face
             is followed and a new one for a new face (also for a face found again after it was
             lost or after a scene cut); unique within a stream (ids restart at 0 after
