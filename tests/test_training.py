@@ -124,3 +124,36 @@ def test_real_photos_beside_renders(tiny_dataset: Path, tmp_path: Path) -> None:
     with (out / "log.csv").open() as f:
         logged = list(csv.DictReader(f))
     assert len(logged) == 1 and np.isfinite(float(logged[0]["val_nme68"]))
+
+
+def test_aflw_dev_curve_scores_every_nth_and_the_last_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--aflw-dev-every's callback on a stand-in development set whose ground truth is the model's own
+    (constant) prediction moved 3 px right: every image scores 3 / (120 / √2) = 3.5355 %, in each
+    |yaw| bin; epochs 2 and 3 of 3 are scored and kept (every 2nd and the last), epoch 1 logs NaN."""
+    from train.evaluation import evaluate
+    from train.evaluation.metrics import aflw21
+    from train.learning.training import AflwDevCurve
+
+    face = load_topology().mean_shape * np.array([3.0, -3.0, 3.0], np.float32) + np.array([59.5, 59.5, 0.0])
+    model = keras.Sequential([keras.Input((120, 120, 3)), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(1560, kernel_initializer="zeros",
+                                                 bias_initializer=keras.initializers.Constant(face.ravel() / 120.0))])
+    # roi box (0, 0, 120, 120): crop pixels are the photo's pixels (pixel centres kept)
+    gt21 = aflw21(face[None, :68, :2].astype(np.float32)) + np.array([3.0, 0.0], np.float32)
+    dev = evaluate.AflwDev(names=np.array(["a", "b", "c"]), pts21=np.repeat(gt21, 3, axis=0),
+                           visible=np.ones((3, 21), bool), roi_box=np.tile(np.float32([0, 0, 120, 120]), (3, 1)),
+                           yaw=np.float32([10.0, -45.0, 75.0]))
+    monkeypatch.setattr(evaluate, "load_aflw_dev", lambda: dev)
+    monkeypatch.setattr(evaluate, "aflw_dev_crops", lambda d: np.zeros((len(d.names), 120, 120, 3), np.uint8))
+    curve = AflwDevCurve(every=2, epochs=3, out=tmp_path)
+    curve.set_model(model)
+    logged = []
+    for epoch in range(3):
+        logs: dict = {}
+        curve.on_epoch_end(epoch, logs)
+        logged.append(logs)
+    assert np.isnan(logged[0]["aflw_dev"]) and np.isnan(logged[0]["aflw_dev_fail60"])
+    for logs in logged[1:]:
+        assert logs["aflw_dev"] == pytest.approx(3.0 / (120.0 / np.sqrt(2.0)) * 100.0, abs=1e-4)
+        assert logs["aflw_dev_fail60"] == 0
+    assert sorted(p.name for p in tmp_path.glob("epoch_*.keras")) == ["epoch_002.keras", "epoch_003.keras"]
