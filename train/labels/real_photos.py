@@ -1,6 +1,7 @@
 """Labels for real photos (CFP's frontals and profiles) from the 3DDFA_V2 teacher, and their quality.
 
     python -m train.labels.real_photos quality [--tta mirror_jitter]   # the label ceiling on aflw_dev
+        [--student M.tflite]   # and teacher-student ensembles (a self-training round's labels)
     python -m train.labels.real_photos build --out ~/.cache/denseface/dataset_cfp [--reprofile 2] [--view profile]
 
 Steps per photo (``label_photo``):
@@ -202,10 +203,14 @@ def _dev_labels(task: tuple[list[str], str]) -> np.ndarray:
     return out
 
 
-def quality(tta: str, workers: int, limit: int | None) -> dict:
+def quality(tta: str, workers: int, limit: int | None, student: Path | None = None,
+            student_weights: tuple[float, ...] = ()) -> dict:
     """The label ceiling on aflw_dev: the teacher's averaged points and the fitted labels, AFLW's 21
-    visible points / (roi side / √2), by |yaw| bin (``train.evaluation.metrics``)."""
-    from train.evaluation.evaluate import crop_to_original, load_aflw_dev
+    visible points / (roi side / √2), by |yaw| bin (``train.evaluation.metrics``). With ``student`` (a
+    DenseFace .tflite) also the teacher–student ensembles a self-training round would label with: its
+    mirror-averaged 68 points on each crop mixed in with each of ``student_weights`` (0 = the teacher
+    alone, 1 = the student alone)."""
+    from train.evaluation.evaluate import crop_to_original, load_aflw_dev, read_rgb, tflite_predictor
     from train.evaluation.metrics import aflw21, binned_report, nme21_per_image
 
     dev = load_aflw_dev()
@@ -213,15 +218,20 @@ def quality(tta: str, workers: int, limit: int | None) -> dict:
     chunks = [(names[i:i + 50], tta) for i in range(0, len(names), 50)]
     with Pool(workers) as pool:
         parts = list(tqdm(pool.imap(_dev_labels, chunks), total=len(chunks), desc=f"aflw_dev {tta}"))
-    labels = np.concatenate(parts)
+    labels = {"teacher": np.concatenate(parts)[:, 0], "fitted_label": np.concatenate(parts)[:, 1]}
+    if student is not None:
+        predict = tflite_predictor(student, mirror_average=True)
+        points = np.stack([predict(read_rgb(AFLW_DEV / "crops" / name))[IBUG68, :2] for name in names])
+        for weight in student_weights:
+            labels[f"ensemble_student_{weight:g}"] = (1.0 - weight) * labels["teacher"] + weight * points
     n = len(names)
     side = dev.roi_box[:n, 2] - dev.roi_box[:n, 0]
     result = {}
-    for k, kind in enumerate(("teacher", "fitted_label")):
+    for kind, points68 in labels.items():
         # the crop is the frame here: points are crop pixels in the pixel-centre convention
-        pred = np.stack([aflw21(crop_to_original(p, dev.roi_box[i])) for i, p in enumerate(labels[:, k])])
+        pred = np.stack([aflw21(crop_to_original(p, dev.roi_box[i])) for i, p in enumerate(points68)])
         report = binned_report(nme21_per_image(pred, dev.pts21[:n], dev.visible[:n], side), dev.yaw[:n])
-        print(f"{kind:14s} {tta:14s} {report.row()}")
+        print(f"{kind:24s} {tta:14s} {report.row()}")
         result[kind] = {"bins": report.bins, "balanced": report.balanced, "failures": report.failures,
                         "counts": report.counts, "missed": report.missed}
     return result
@@ -374,6 +384,10 @@ def main(argv: list[str] | None = None) -> None:
                    choices=["none", "mirror", "mirror_jitter"], help="test-time averaging variants to score")
     q.add_argument("--limit", type=int, default=None, help="only the first N aflw_dev crops")
     q.add_argument("--json", type=Path, default=None, help="write the results here")
+    q.add_argument("--student", type=Path, default=None,
+                   help="a DenseFace .tflite: also score teacher-student ensembles (self-training's labels)")
+    q.add_argument("--student-weights", type=float, nargs="+", default=[0.25, 0.5, 1.0],
+                   help="the student's share in each ensemble scored with --student")
     b = sub.add_parser("build", help="label CFP into dataset shards")
     b.add_argument("--out", type=Path, default=CACHE / "dataset_cfp", help="output folder (never in the repo)")
     b.add_argument("--reprofile", type=int, default=0, help="re-posed renders per photo besides the photo")
@@ -386,7 +400,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     if args.command == "quality":
-        results = {tta: quality(tta, args.workers, args.limit) for tta in args.tta}
+        results = {tta: quality(tta, args.workers, args.limit, args.student, tuple(args.student_weights))
+                   for tta in args.tta}
         if args.json is not None:
             args.json.write_text(json.dumps(results, indent=2))
     else:
