@@ -90,3 +90,28 @@ def test_mirror_pass_equals_the_pass_on_the_mirrored_photo() -> None:
         # and the mirror pass is a second opinion on the same face: within a few pixels of the plain one
         plain = teacher_pass(photo, transform, tddfa, mirror=False)
         assert np.linalg.norm(plain[:, :2] - crop_mirror[:, :2], axis=1).mean() < 4.0
+
+
+def test_online_teacher_relabels_only_the_real_rows(shared_data) -> None:
+    """The online teacher's targets on an AFLW2000-3D standard crop land on its ground-truth 68 points
+    (NME below 6 % of √(w·h) of their box, in the crop's pixels), and a row not flagged real keeps its
+    target exactly."""
+    pytest.importorskip("onnxruntime")
+    from denseface.topology import IBUG68
+    from train.evaluation.evaluate import load_aflw2000, read_rgb
+    from train.evaluation.metrics import nme_per_image
+    from train.learning.online_teacher import OnlineTeacher
+
+    gt = load_aflw2000()
+    i = 0
+    crop = read_rgb(shared_data / "aflw2000_3d" / "crops" / gt.names[i]).astype(np.float32)
+    x0, y0, x1, y1 = gt.roi_box[i]
+    scale = np.array([x1 - x0, y1 - y0]) / MODEL_INPUT
+    expected = (gt.pts68[i] - [x0, y0] + 0.5) / scale - 0.5  # original → crop pixels (pixel centres)
+    targets = np.full((2, 1560), 0.25, np.float32)
+    teacher = OnlineTeacher()
+    out = teacher(np.stack([crop, crop]), targets, np.array([True, False]))
+    assert np.array_equal(out[1], targets[1])
+    points = out[0].reshape(520, 3)[IBUG68, :2] * MODEL_INPUT
+    assert nme_per_image(points[None], expected[None])[0] < 6.0
+    assert (teacher.relabelled, teacher.kept) == (1, 0)

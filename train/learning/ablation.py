@@ -71,6 +71,9 @@ VARIANTS: dict[str, list[str]] = {
                         "--real-profiles-only"],
     "cfp_profiles_reposed_x3": ["--real-data", str(CACHE / "dataset_cfp_profiles_reposed"), "--real-weight", "3",
                                 "--real-profiles-only", "--real-renders"],
+    # the profiles' targets from the teacher run on each augmented crop (one pass) instead of the fixed labels
+    "cfp_profiles_online_x8": ["--real-data", str(CACHE / "dataset_cfp_profiles"), "--real-weight", "8",
+                               "--real-profiles-only", "--real-online-teacher"],
     "cfp_reposed_x3": ["--real-data", str(CACHE / "dataset_cfp"), "--real-weight", "3", "--real-renders"],
 }
 

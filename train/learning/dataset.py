@@ -135,13 +135,17 @@ def mean_target(samples: Samples) -> np.ndarray:
 
 def make_pipeline(samples: Samples, batch: int, training: bool, config: AugmentConfig,
                   large_yaw_weight: int = 1, paired_images: np.ndarray | None = None,
-                  paired_prob: float = 0.0, row_weight: np.ndarray | None = None) -> tf.data.Dataset:
+                  paired_prob: float = 0.0, row_weight: np.ndarray | None = None,
+                  relabel: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+                  relabel_from: int = 0) -> tf.data.Dataset:
     """Batches of (B, 120, 120, 3) float32 0..255 inputs and (B, 1560) float32 targets; training: an
     endless stream of shuffled full batches, augmented, in which rows with |yaw| > ``LARGE_YAW`` come
     ``large_yaw_weight`` times as often as the others, each row also ``row_weight`` (N,) int times as
     often (e.g. real photos beside renders), and a rendered row (view > 0) shows its picture from
     ``paired_images`` (:func:`load_paired_images`) with probability ``paired_prob`` each time it is
-    drawn; validation: in order, central crops."""
+    drawn; validation: in order, central crops. ``relabel(images, targets, real)`` (training only)
+    replaces the targets of the augmented rows from ``relabel_from`` on (``real``, (B,) bool) after
+    augmentation (``train.learning.online_teacher``)."""
     if training:
         repeats = np.where(np.abs(samples.yaw) > LARGE_YAW, large_yaw_weight, 1)
         if row_weight is not None:
@@ -166,6 +170,17 @@ def make_pipeline(samples: Samples, batch: int, training: bool, config: AugmentC
         points.set_shape((None,) + samples.points.shape[1:])
         return images, points
 
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
     transform = (lambda i, p: augment_batch(i, p, config)) if training else validation_batch
-    return ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    if relabel is None or not training:
+        ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    def relabelled(rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        # gather sorts a batch's rows: the flags come from the same sorted rows
+        images, targets = transform(*load(rows))
+        real = tf.sort(rows) >= relabel_from
+        targets = tf.numpy_function(relabel, [images, targets, real], tf.float32)
+        targets.set_shape((None, 3 * samples.points.shape[1]))
+        return images, targets
+
+    return ds.map(relabelled, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

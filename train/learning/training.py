@@ -166,6 +166,8 @@ def train_model(args: argparse.Namespace) -> keras.callbacks.History:
     # an epoch is a pass over --data's rows, whatever real photos are added (equal budgets compare)
     steps_per_epoch = args.steps_per_epoch or len(train_samples) // args.batch
     row_weight = None
+    relabel = None
+    renders = len(train_samples)
     if args.real_data is not None:
         real = load_real_photos(args.real_data, TRAIN_SPLIT, args.real_renders, args.real_profiles_only,
                                 args.real_max_disagreement)
@@ -175,8 +177,12 @@ def train_model(args: argparse.Namespace) -> keras.callbacks.History:
         if paired is not None:  # real rows have no other build: their own pictures
             paired = np.concatenate([paired, real.images])
         train_samples = concat_samples(train_samples, real)
+        if args.real_online_teacher:
+            from train.learning.online_teacher import OnlineTeacher
+
+            relabel = OnlineTeacher()
     train_ds = make_pipeline(train_samples, args.batch, True, config, args.large_yaw_weight, paired, args.paired_prob,
-                             row_weight)
+                             row_weight, relabel, renders)
     val_ds = make_pipeline(val_samples, args.batch, False, config)
 
     if steps_per_epoch == 0:
@@ -220,8 +226,12 @@ def train_model(args: argparse.Namespace) -> keras.callbacks.History:
         keras.callbacks.CSVLogger(str(log), append=True),
         DrawCurves(log, out / "curves.png"),
     ]
-    return model.fit(train_ds, validation_data=val_ds, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
-                     callbacks=callbacks, verbose=2)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
+                        callbacks=callbacks, verbose=2)
+    if relabel is not None:
+        print(f"online teacher: {relabel.relabelled} real crops re-labelled, {relabel.kept} kept their fixed "
+              "label (fit failed or rejected)", flush=True)
+    return history
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -268,6 +278,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--real-renders", action="store_true",
                         help="also the real photos' re-posed renders (real_photos build --reprofile)")
     parser.add_argument("--real-profiles-only", action="store_true", help="only the real profile photos")
+    parser.add_argument("--real-online-teacher", action="store_true",
+                        help="each augmented real crop's target from the teacher run on it "
+                             "(train.learning.online_teacher) instead of its fixed label")
     parser.add_argument("--real-max-disagreement", type=float, default=AGREEMENT_LIMIT,
                         help="leave out real photos whose teacher and fiducials disagree by more than this "
                              "fraction of the face size (real_photos.fiducial_agreement)")
