@@ -42,6 +42,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -145,12 +146,31 @@ def landmark_crop(points68: np.ndarray, variant: tuple[float, float, float]) -> 
     return square_transform((cx + dx * side, cy + dy * side), side * factor, MODEL_INPUT)
 
 
+@lru_cache(maxsize=1)
+def _teacher_surface():
+    """Our topology's 68 points on the ICT surface (``train.labels.fit.Registration``)."""
+    from train.labels.fit import Registration
+
+    topo = load_topology()
+    return Registration(triangle=topo.ict_triangle[IBUG68], bary=topo.bary[IBUG68])
+
+
+def fit_teacher68(teacher68: np.ndarray) -> tuple[object, str | None]:
+    """The ICT model fitted to 3DDFA_V2's (68, 3) points as points of our topology's 68
+    (``fit_face(surface=...)``) and why that fit is not a usable label (``reject_reason``), or None.
+    Raises ValueError / LinAlgError as ``fit_face``."""
+    from train.labels.fit import fit_face, reject_reason
+
+    surface = _teacher_surface()
+    fit = fit_face(teacher68, surface=surface)
+    return fit, reject_reason(fit, teacher68, surface=surface)
+
+
 def label_photo(image_rgb: np.ndarray, start_box: tuple[float, float, float, float] | None, tddfa,
                 tta: str = "mirror_jitter") -> PhotoLabel:
     """The labels of one photo. image_rgb: (H, W, 3) uint8. start_box: the face box (x0, y0, x1, y1)
     in its pixels, or None when the photo is itself 3DDFA's crop of the face (aflw_dev). tta: "none",
     "mirror" or "mirror_jitter"."""
-    from train.labels.fit import Registration, fit_face, reject_reason
     from train.labels.ict import topology_points
 
     h, w = image_rgb.shape[:2]
@@ -161,10 +181,7 @@ def label_photo(image_rgb: np.ndarray, start_box: tuple[float, float, float, flo
     else:
         start = box_crop(tuple(np.asarray(start_box, np.float64) + pad))
     teacher68 = averaged_teacher(padded, start, tddfa, tta) - [pad, pad, 0.0]
-    topo = load_topology()
-    surface = Registration(triangle=topo.ict_triangle[IBUG68], bary=topo.bary[IBUG68])
-    fit = fit_face(teacher68, surface=surface)
-    reason = reject_reason(fit, teacher68, surface=surface)
+    fit, reason = fit_teacher68(teacher68)
     return PhotoLabel(teacher68=teacher68, fit=fit, points=topology_points(fit.vertices), reject=reason)
 
 
@@ -218,7 +235,8 @@ def quality(tta: str, workers: int, limit: int | None, student: Path | None = No
     chunks = [(names[i:i + 50], tta) for i in range(0, len(names), 50)]
     with Pool(workers) as pool:
         parts = list(tqdm(pool.imap(_dev_labels, chunks), total=len(chunks), desc=f"aflw_dev {tta}"))
-    labels = {"teacher": np.concatenate(parts)[:, 0], "fitted_label": np.concatenate(parts)[:, 1]}
+    both = np.concatenate(parts)
+    labels = {"teacher": both[:, 0], "fitted_label": both[:, 1]}
     if student is not None:
         predict = tflite_predictor(student, mirror_average=True)
         points = np.stack([predict(read_rgb(AFLW_DEV / "crops" / name))[IBUG68, :2] for name in names])

@@ -176,9 +176,9 @@ def make_pipeline(samples: Samples, batch: int, training: bool, config: AugmentC
         return ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
     def relabelled(rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        # gather sorts a batch's rows: the flags come from the same sorted rows
+        rows = tf.sort(rows)  # gather's order, so that the flags match the gathered rows
         images, targets = transform(*load(rows))
-        real = tf.sort(rows) >= relabel_from
+        real = rows >= relabel_from
         targets = tf.numpy_function(relabel, [images, targets, real], tf.float32)
         targets.set_shape((None, 3 * samples.points.shape[1]))
         return images, targets

@@ -3,7 +3,7 @@ the target of each augmented real crop is what the teacher reads on that very cr
 
 Per crop: one 3DDFA_V2 mb05 pass (``train.labels.tddfa``) on the augmented 120×120 crop (at scale 1
 3DDFA's corner convention and our pixel-centre convention coincide: ``real_photos.teacher_pass``),
-the ICT model fitted to its 68 3-D points as points of our topology (``fit_face(surface=...)``, as
+the ICT model fitted to its 68 3-D points as points of our topology (``real_photos.fit_teacher68``, as
 ``real_photos.label_photo``), and that surface's 520 points as the target (``denseface.decode.encode``).
 Where the fit fails or is rejected the fixed label stays. Cost on one core of an AVX-512 host: 1.2 ms
 for the pass and 3.7 ms for the fit per crop. The fixed labels average 16 passes (mirror and jitters),
@@ -17,7 +17,6 @@ import threading
 import numpy as np
 
 from denseface.decode import encode
-from denseface.topology import IBUG68, load_topology
 
 
 class OnlineTeacher:
@@ -25,12 +24,9 @@ class OnlineTeacher:
     runs concurrently; the counts are locked)."""
 
     def __init__(self) -> None:
-        from train.labels.fit import Registration
         from train.labels.tddfa import TDDFA
 
-        topology = load_topology()
         self.tddfa = TDDFA(num_threads=1)
-        self.surface = Registration(triangle=topology.ict_triangle[IBUG68], bary=topology.bary[IBUG68])
         self.relabelled = 0
         self.kept = 0
         self._lock = threading.Lock()
@@ -38,8 +34,8 @@ class OnlineTeacher:
     def __call__(self, images: np.ndarray, targets: np.ndarray, real: np.ndarray) -> np.ndarray:
         """``targets`` (B, 1560) float32 with each ``real`` (B,) bool row's replaced by the teacher's on
         its augmented crop in ``images`` (B, 120, 120, 3) float32 RGB 0..255."""
-        from train.labels.fit import fit_face, reject_reason
         from train.labels.ict import topology_points
+        from train.labels.real_photos import fit_teacher68
 
         out = targets.copy()
         relabelled = 0
@@ -48,10 +44,10 @@ class OnlineTeacher:
             points68 = self.tddfa.predict(bgr).astype(np.float64)
             points68[:, 2] -= points68[:, 2].mean()
             try:
-                fit = fit_face(points68, surface=self.surface)
+                fit, reject = fit_teacher68(points68)
             except (ValueError, np.linalg.LinAlgError):
                 continue
-            if reject_reason(fit, points68, surface=self.surface) is None:
+            if reject is None:
                 out[i] = encode(topology_points(fit.vertices))
                 relabelled += 1
         with self._lock:
